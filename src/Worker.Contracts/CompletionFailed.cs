@@ -1,0 +1,36 @@
+namespace Worker.Contracts;
+
+/// <summary>The request identified by <see cref="RequestId"/> could not be answered.</summary>
+/// <param name="RequestId">The id from <see cref="CompletionRequested.RequestId"/>.</param>
+/// <param name="ConversationId">Echoed from the request.</param>
+/// <param name="Reason">A stable snake_case code; see <see cref="FailureReasons"/>.</param>
+/// <param name="Error">Human-readable detail. Never contains secrets.</param>
+/// <param name="Attempts">Provider calls made for this request.</param>
+/// <param name="DeadLettered">True when the request was parked for ops replay.</param>
+/// <param name="Metadata">Echoed from the request.</param>
+/// <param name="FailedAt">When the worker gave up.</param>
+public sealed record CompletionFailed(
+    Guid RequestId,
+    string? ConversationId,
+    string Reason,
+    string Error,
+    int Attempts,
+    bool DeadLettered,
+    IReadOnlyDictionary<string, string>? Metadata,
+    DateTimeOffset FailedAt);
+
+/// <summary>The stable values of <see cref="CompletionFailed.Reason"/>. Producers may switch on them.</summary>
+public static class FailureReasons
+{
+    /// <summary>Every step of the chain failed with transient errors (server, network, timeout, rate limit).</summary>
+    public const string ProvidersExhausted = "providers_exhausted";
+
+    /// <summary>The request itself is invalid; the error names the field. Retrying it unchanged will fail again.</summary>
+    public const string InvalidRequest = "invalid_request";
+
+    /// <summary>The deadline passed before a provider could answer.</summary>
+    public const string DeadlineExceeded = "deadline_exceeded";
+
+    /// <summary>Every provider that was asked refused the content (safety, recitation, content filter).</summary>
+    public const string ContentBlocked = "content_blocked";
+}

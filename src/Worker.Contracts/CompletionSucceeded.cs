@@ -1,0 +1,26 @@
+namespace Worker.Contracts;
+
+/// <summary>A provider answered the request identified by <see cref="RequestId"/>.</summary>
+/// <param name="RequestId">The id from <see cref="CompletionRequested.RequestId"/>.</param>
+/// <param name="ConversationId">Echoed from the request.</param>
+/// <param name="Text">The completion text.</param>
+/// <param name="Provider">The configured provider name that answered, e.g. <c>gemini</c>.</param>
+/// <param name="Model">The model that answered.</param>
+/// <param name="FallbackUsed">True when the answer came from a step after the chain's first.</param>
+/// <param name="Attempts">Provider calls made for this request, including failed ones.</param>
+/// <param name="InputTokens">Prompt tokens as reported by the provider.</param>
+/// <param name="OutputTokens">Generated tokens as reported by the provider.</param>
+/// <param name="Metadata">Echoed from the request.</param>
+/// <param name="CompletedAt">When the worker finished the request.</param>
+public sealed record CompletionSucceeded(
+    Guid RequestId,
+    string? ConversationId,
+    string Text,
+    string Provider,
+    string Model,
+    bool FallbackUsed,
+    int Attempts,
+    int? InputTokens,
+    int? OutputTokens,
+    IReadOnlyDictionary<string, string>? Metadata,
+    DateTimeOffset CompletedAt);

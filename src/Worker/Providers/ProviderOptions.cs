@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Providers;
+
+/// <summary>The wire protocol a provider speaks.</summary>
+public enum ProviderKind
+{
+    /// <summary>Google Gemini generateContent.</summary>
+    Gemini,
+
+    /// <summary>OpenAI Chat Completions, and any compatible API (Groq, Ollama, OpenRouter, vLLM).</summary>
+    OpenAI,
+}
+
+/// <summary>One entry of the <c>Providers</c> section, e.g. <c>Providers__gemini__BaseUrl</c>.</summary>
+public sealed class ProviderOptions
+{
+    /// <summary>The wire protocol: Gemini or OpenAI.</summary>
+    [Required]
+    public ProviderKind? Kind { get; set; }
+
+    /// <summary>
+    /// Root of the API. Gemini: https://generativelanguage.googleapis.com (the client adds /v1beta/...).
+    /// OpenAI: https://api.openai.com/v1 (the SDK adds /chat/completions).
+    /// </summary>
+    [Required]
+    public Uri? BaseUrl { get; set; }
+
+    /// <summary>Upper bound for one call, connection to last byte. The chain may shorten it to meet a deadline.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The API key. Prefer leaving this empty and setting <see cref="ApiKeyVariable"/>'s variable instead.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>The environment variable holding the key when <see cref="ApiKey"/> is empty. Defaults by kind: GEMINI_API_KEY, OPENAI_API_KEY.</summary>
+    public string? ApiKeyVariable { get; set; }
+
+    /// <summary>The environment variable consulted for the key when none is configured.</summary>
+    public string EffectiveApiKeyVariable =>
+        string.IsNullOrWhiteSpace(ApiKeyVariable)
+            ? Kind == ProviderKind.Gemini ? "GEMINI_API_KEY" : "OPENAI_API_KEY"
+            : ApiKeyVariable;
+}
