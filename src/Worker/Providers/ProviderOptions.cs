@@ -40,4 +40,21 @@ public sealed class ProviderOptions
         string.IsNullOrWhiteSpace(ApiKeyVariable)
             ? Kind == ProviderKind.Gemini ? "GEMINI_API_KEY" : "OPENAI_API_KEY"
             : ApiKeyVariable;
+
+    /// <summary>Everything but the key, so logging or debugging an options object cannot leak it.</summary>
+    public override string ToString() =>
+        $"{Kind} {BaseUrl} timeout {Timeout} key {(string.IsNullOrEmpty(ApiKey) ? "unset" : "set")} via {(string.IsNullOrEmpty(ApiKeyVariable) ? "ApiKey or " + EffectiveApiKeyVariable : ApiKeyVariable)}";
+}
+
+/// <summary>The <c>Providers</c> section: provider name (case-insensitive) to its options.</summary>
+public sealed class ProvidersOptions : Dictionary<string, ProviderOptions>
+{
+    public const string Section = "Providers";
+
+    public ProvidersOptions() : base(StringComparer.OrdinalIgnoreCase)
+    {
+    }
+
+    /// <summary>What reading the section found wrong, each naming its key; reported by validation at start.</summary>
+    internal List<string> Problems { get; } = [];
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test: the fast unit tests, then the integration tests against real RabbitMQ, real PostgreSQL and the
+# provider simulator over real HTTP. Installs and starts what is missing. Extra arguments go to `dotnet test`
+# (e.g. ops/test.sh --filter "FullyQualifiedName~Pipeline"). Ends with one line: "N passed, N failed".
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_services
+ensure_database llm_worker_test
+ensure_vhost worker-tests
+
+# Tests get their own database and virtual host, so a worker started by up.sh never steals their messages.
+export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/worker-tests"
+export ConnectionStrings__Postgres="Host=localhost;Database=llm_worker_test;Username=$PG_USER;Password=$PG_PASSWORD"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+results="$RUN_DIR/test-results"
+rm -rf "$results"
+log "Building and running the tests"
+set +e
+dotnet test "$REPO_ROOT/Worker.sln" -c Release --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+status=$?
+set -e
+
+passed=0
+failed=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  count() { sed -nE "s/.* $1=\"([0-9]+)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(count passed)))
+  failed=$((failed + $(count failed) + $(count error) + $(count timeout) + $(count aborted)))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited with $status without a failed test (build error or crashed test host): counted as one failure"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+exit "$status"

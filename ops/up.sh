@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# One command for a new user: installs and starts RabbitMQ and PostgreSQL when missing (or uses running ones),
+# starts the provider simulator for every provider without an API key (and says so), runs the worker, runs the demo
+# producer, then keeps the worker running until Ctrl+C.
+#   ops/up.sh             everything, then follow the worker's log
+#   ops/up.sh --no-wait   everything, then stop (what CI-like checks use)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+wait_after_demo=true
+[ "${1:-}" = "--no-wait" ] && wait_after_demo=false
+
+ensure_services
+ensure_database llm_worker
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}"
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Database=llm_worker;Username=$PG_USER;Password=$PG_PASSWORD}"
+export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log "Building (Release)"
+dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo -clp:NoSummary >/dev/null || dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo
+bin() { echo "$REPO_ROOT/src/$1/bin/Release/net10.0/$1.dll"; }
+
+# Leftovers of an earlier run would hold the ports.
+for name in worker simulator; do
+  if [ -f "$RUN_DIR/$name.pid" ]; then kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true; rm -f "$RUN_DIR/$name.pid"; fi
+done
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+SIM_URL="http://127.0.0.1:5080"
+simulated=()
+if [ -z "${GEMINI_API_KEY:-}" ]; then
+  simulated+=(gemini)
+  export Providers__gemini__BaseUrl="$SIM_URL/gemini" GEMINI_API_KEY="simulator-key"
+fi
+if [ -z "${OPENAI_API_KEY:-}" ]; then
+  simulated+=(openai)
+  export Providers__openai__BaseUrl="$SIM_URL/openai/v1" OPENAI_API_KEY="simulator-key"
+fi
+demo_args=(--demo)
+if [ ${#simulated[@]} -gt 0 ]; then
+  log "No API key for: ${simulated[*]}. Starting the provider SIMULATOR at $SIM_URL in their place (set GEMINI_API_KEY / OPENAI_API_KEY to use the real providers)."
+  dotnet "$(bin Worker.Simulator)" --urls "$SIM_URL" >"$RUN_DIR/simulator.log" 2>&1 &
+  pids+=($!); echo $! >"$RUN_DIR/simulator.pid"
+  wait_for "the simulator" 30 curl -fsS "$SIM_URL/_sim/targets"
+  [ "${simulated[0]}" = gemini ] && demo_args+=(--simulator "$SIM_URL")
+fi
+
+log "Starting the worker on $ASPNETCORE_URLS (log: .run/worker.log)"
+dotnet "$(bin Worker)" >"$RUN_DIR/worker.log" 2>&1 &
+worker_pid=$!
+pids+=($worker_pid); echo $worker_pid >"$RUN_DIR/worker.pid"
+for _ in $(seq 1 60); do
+  curl -fsS "$ASPNETCORE_URLS/health/ready" >/dev/null 2>&1 && break
+  kill -0 $worker_pid 2>/dev/null || { cat "$RUN_DIR/worker.log"; die "the worker exited; its log is above"; }
+  sleep 1
+done
+curl -fsS "$ASPNETCORE_URLS/health/ready" >/dev/null || { tail -n 30 "$RUN_DIR/worker.log"; die "the worker is not ready"; }
+log "Worker ready: $(curl -fsS "$ASPNETCORE_URLS/health/ready")"
+
+log "Running the demo producer (src/Worker.SampleProducer)"
+dotnet "$(bin Worker.SampleProducer)" "${demo_args[@]}"
+
+if $wait_after_demo; then
+  log "The worker keeps running. Publish your own: dotnet run --project src/Worker.SampleProducer -- \"your prompt\". Ctrl+C stops everything."
+  tail -n 0 -f "$RUN_DIR/worker.log" &
+  pids+=($!)
+  wait $worker_pid
+else
+  log "Demo done; stopping."
+fi

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Worker.Simulator.Faults;
+
+namespace Worker.Simulator.Calls;
+
+/// <summary>
+/// Fault profiles and call counters of every target: the one shared object behind the provider routes and the
+/// admin API. Get it from DI (<c>app.Services.GetRequiredService&lt;SimulatorState&gt;()</c>) to drive the simulator
+/// from an in-process test. Thread-safe. Target names ignore case.
+/// </summary>
+public sealed class SimulatorState
+{
+    private readonly ConcurrentDictionary<string, TargetState> _targets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _sequence;
+
+    /// <param name="time">Clock for outage windows and <see cref="CallRecord.ReceivedAt"/>.</param>
+    public SimulatorState(TimeProvider time, ILogger<SimulatorState>? logger = null)
+    {
+        _time = time;
+        _logger = logger ?? NullLogger<SimulatorState>.Instance;
+    }
+
+    /// <summary>Every target that has a profile or has been called, in name order.</summary>
+    public IReadOnlyList<string> Targets => [.. _targets.Keys.Order(StringComparer.OrdinalIgnoreCase)];
+
+    /// <summary>
+    /// Replaces the target's profile: the script starts from its first item and the outage window starts now.
+    /// Counters are kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">A fault name or number is invalid; the message names it.</exception>
+    public void SetProfile(string target, FaultProfile profile)
+    {
+        var active = new ActiveProfile(profile, _time.GetUtcNow());
+        Target(target).SetProfile(active);
+        Log.ProfileSet(_logger, target, profile.Always, profile.Script.Count, profile.Rates.Count, profile.OutageSeconds, profile.LatencyMs);
+    }
+
+    /// <summary>Makes the target healthy again. Counters are kept.</summary>
+    public void ClearProfile(string target)
+    {
+        if (_targets.TryGetValue(target, out var state))
+            state.SetProfile(null);
+        Log.ProfileCleared(_logger, target);
+    }
+
+    /// <summary>The target's profile as set (a copy), or null when it is healthy.</summary>
+    public FaultProfile? GetProfile(string target) =>
+        _targets.TryGetValue(target, out var state) ? state.Profile().Profile : null;
+
+    /// <summary>Counters of one target, or summed over all targets when <paramref name="target"/> is null.</summary>
+    public CallCounters GetCounters(string? target = null) =>
+        target is null ? CallCounters.Sum(_targets.Values.Select(t => t.Counters()))
+        : _targets.TryGetValue(target, out var state) ? state.Counters()
+        : new(0, 0, new Dictionary<Fault, long>(), new Dictionary<string, long>());
+
+    /// <summary>The last 2,000 calls of one target, or of all targets when <paramref name="target"/> is null, oldest first.</summary>
+    public IReadOnlyList<CallRecord> Recent(string? target = null) =>
+        target is null
+            ? [.. _targets.Values.SelectMany(t => t.Recent()).OrderBy(r => r.Sequence).TakeLast(TargetState.RecentCapacity)]
+            : _targets.TryGetValue(target, out var state) ? state.Recent() : [];
+
+    /// <summary>Zeroes every counter and forgets recent calls; profiles stay in force.</summary>
+    public void ClearCounters()
+    {
+        foreach (var state in _targets.Values)
+            state.ClearCounters();
+    }
+
+    /// <summary>Forgets every target: all healthy, all counters zero.</summary>
+    public void Clear()
+    {
+        _targets.Clear();
+        Log.Cleared(_logger);
+    }
+
+    internal (FaultProfile? Profile, int ScriptRemaining, DateTimeOffset? OutageEndsAt) ProfileState(string target) =>
+        _targets.TryGetValue(target, out var state) ? state.Profile() : (null, 0, null);
+
+    /// <summary>Counts one call and decides what it gets; <paramref name="rejection"/> is an answer already decided by validation.</summary>
+    internal CallPlan Admit(string target, string format, string model, Fault? rejection = null)
+    {
+        var plan = Target(target).Admit(format, model, rejection, _time.GetUtcNow(), () => Interlocked.Increment(ref _sequence));
+        Log.Call(_logger, format, target, model, plan.Fault.ToWireName());
+        return plan;
+    }
+
+    private TargetState Target(string name) => _targets.GetOrAdd(name, static n => new TargetState(n));
+}

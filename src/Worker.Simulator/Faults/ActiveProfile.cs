@@ -1,0 +1,58 @@
+namespace Worker.Simulator.Faults;
+
+/// <summary>A validated <see cref="FaultProfile"/> in force for one target. Not thread-safe: the owner serialises calls.</summary>
+internal sealed class ActiveProfile
+{
+    private readonly Fault[] _script;
+    private readonly (Fault Fault, double Rate)[] _rates;
+    private readonly Fault? _always;
+    private readonly Fault _outageFault;
+    private readonly Random _random;
+    private int _cursor;
+
+    public ActiveProfile(FaultProfile profile, DateTimeOffset now)
+    {
+        var errors = profile.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException(string.Join(" ", errors.Select(e => $"{e.Key}: {e.Value[0]}")), nameof(profile));
+
+        Source = profile.Copy();
+        _script = [.. Source.Script.Select(FaultNames.Parse)];
+        // Sorted so a seeded profile rolls the same bands whatever order the JSON listed them in.
+        _rates = [.. Source.Rates.Select(r => (Fault: FaultNames.Parse(r.Key), r.Value)).Where(r => r.Value > 0).OrderBy(r => r.Fault)];
+        _always = Source.Always is null ? null : FaultNames.Parse(Source.Always);
+        _outageFault = FaultNames.Parse(Source.OutageFault);
+        _random = Source.Seed is { } seed ? new Random(seed) : new Random();
+        OutageEndsAt = Source.OutageSeconds > 0 ? now.AddSeconds(Source.OutageSeconds) : null;
+    }
+
+    /// <summary>A private copy of the profile as set.</summary>
+    public FaultProfile Source { get; }
+
+    public DateTimeOffset? OutageEndsAt { get; }
+
+    public int ScriptRemaining => _script.Length - _cursor;
+
+    public TimeSpan Latency => TimeSpan.FromMilliseconds(Source.LatencyMs);
+
+    public int RetryAfterSeconds => Source.RetryAfterSeconds;
+
+    public Fault Next(DateTimeOffset now)
+    {
+        if (_cursor < _script.Length)
+            return _script[_cursor++];
+        if (now < OutageEndsAt)
+            return _outageFault;
+        if (_rates.Length > 0)
+        {
+            var roll = _random.NextDouble();
+            foreach (var (fault, rate) in _rates)
+            {
+                if (roll < rate)
+                    return fault;
+                roll -= rate;
+            }
+        }
+        return _always ?? Fault.Ok;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Worker.Simulator.Faults;
+
+/// <summary>
+/// What the simulator answers to one call. On the wire (admin API, configuration, counters) each fault goes by
+/// its short name: <c>ok</c>, <c>400</c>, <c>401</c>, <c>403</c>, <c>404</c>, <c>429</c>, <c>500</c>, <c>502</c>,
+/// <c>503</c>, <c>504</c>, <c>hang</c>, <c>reset</c>, <c>malformed</c>, <c>empty</c>, <c>safety</c>,
+/// <c>prompt_blocked</c>, <c>max_tokens</c>, <c>bad_key</c>.
+/// </summary>
+[JsonConverter(typeof(FaultJsonConverter))]
+public enum Fault
+{
+    /// <summary><c>ok</c>: a normal reply.</summary>
+    Ok,
+
+    /// <summary><c>400</c>: INVALID_ARGUMENT / invalid_request_error.</summary>
+    BadRequest,
+
+    /// <summary><c>401</c>: UNAUTHENTICATED / invalid_api_key.</summary>
+    Unauthorized,
+
+    /// <summary><c>403</c>: PERMISSION_DENIED / request_forbidden.</summary>
+    Forbidden,
+
+    /// <summary><c>404</c>: the model does not exist (decommissioned or misspelt).</summary>
+    NotFound,
+
+    /// <summary><c>429</c>: rate limited, with a retry delay (Gemini RetryInfo, OpenAI retry-after header).</summary>
+    TooManyRequests,
+
+    /// <summary><c>500</c>: INTERNAL / server_error.</summary>
+    InternalError,
+
+    /// <summary><c>502</c>: bad gateway.</summary>
+    BadGateway,
+
+    /// <summary><c>503</c>: the model is overloaded.</summary>
+    Unavailable,
+
+    /// <summary><c>504</c>: DEADLINE_EXCEEDED / gateway timeout.</summary>
+    GatewayTimeout,
+
+    /// <summary><c>hang</c>: never answers until the client gives up (capped at 10 minutes).</summary>
+    Hang,
+
+    /// <summary><c>reset</c>: the connection is aborted without a response.</summary>
+    Reset,
+
+    /// <summary><c>malformed</c>: 200 with truncated JSON.</summary>
+    Malformed,
+
+    /// <summary><c>empty</c>: 200 with no candidates / choices.</summary>
+    Empty,
+
+    /// <summary><c>safety</c>: 200 with the answer blocked (finishReason SAFETY / finish_reason content_filter).</summary>
+    Safety,
+
+    /// <summary><c>prompt_blocked</c>: the prompt itself is blocked (Gemini promptFeedback / OpenAI 400 content_filter).</summary>
+    PromptBlocked,
+
+    /// <summary><c>max_tokens</c>: the output budget ran out before any text (MAX_TOKENS / length).</summary>
+    MaxTokens,
+
+    /// <summary>
+    /// <c>bad_key</c>: the key is invalid. Gemini answers as Google really does for a bad key (400 INVALID_ARGUMENT
+    /// with ErrorInfo API_KEY_INVALID), while <c>401</c> gives the textbook 401 UNAUTHENTICATED. OpenAI: 401 invalid_api_key.
+    /// </summary>
+    BadKey,
+}
+
+/// <summary>Short wire names of <see cref="Fault"/>.</summary>
+public static class FaultNames
+{
+    private static readonly string[] Names =
+    [
+        "ok", "400", "401", "403", "404", "429", "500", "502", "503", "504",
+        "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key",
+    ];
+
+    /// <summary>Every accepted name, comma-separated, for error messages.</summary>
+    public static string Known { get; } = string.Join(", ", Names);
+
+    /// <summary>The short name, e.g. <c>503</c> for <see cref="Fault.Unavailable"/>.</summary>
+    public static string ToWireName(this Fault fault) => Names[(int)fault];
+
+    /// <summary>Parses a short name, ignoring case and surrounding spaces.</summary>
+    public static bool TryParse(string? name, [NotNullWhen(true)] out Fault? fault)
+    {
+        var index = name is null ? -1 : Array.FindIndex(Names, n => n.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase));
+        fault = index < 0 ? null : (Fault)index;
+        return fault is not null;
+    }
+
+    /// <summary>Parses a short name or throws with a message that lists the known names.</summary>
+    public static Fault Parse(string name) =>
+        TryParse(name, out var fault) ? fault.Value : throw new FormatException(UnknownMessage(name));
+
+    internal static string UnknownMessage(string? name) => $"Unknown fault '{name}'. Known faults: {Known}.";
+}
+
+internal sealed class FaultJsonConverter : JsonConverter<Fault>
+{
+    public override Fault Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Parse(reader.TokenType == JsonTokenType.Number ? reader.GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) : reader.GetString());
+
+    public override void Write(Utf8JsonWriter writer, Fault value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.ToWireName());
+
+    public override Fault ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Parse(reader.GetString());
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, Fault value, JsonSerializerOptions options) =>
+        writer.WritePropertyName(value.ToWireName());
+
+    private static Fault Parse(string? name) =>
+        FaultNames.TryParse(name, out var fault) ? fault.Value : throw new JsonException(FaultNames.UnknownMessage(name));
+}

@@ -1,0 +1,63 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Chain;
+
+/// <summary>
+/// The <c>Chains</c> section: chain name to ordered steps, e.g. <c>Chains__default__0__Provider=gemini</c>.
+/// A request names its chain; null means <see cref="DefaultChain"/>.
+/// </summary>
+public sealed class ChainsOptions : Dictionary<string, List<ChainStepOptions>>
+{
+    /// <summary>The chain used when a request names none.</summary>
+    public const string DefaultChain = "default";
+
+    public ChainsOptions() : base(StringComparer.OrdinalIgnoreCase)
+    {
+    }
+}
+
+/// <summary>One step of a chain: a provider and model, and how hard to try it before falling back.</summary>
+public sealed class ChainStepOptions
+{
+    /// <summary>A name from the <c>Providers</c> section.</summary>
+    [Required]
+    public string Provider { get; set; } = "";
+
+    /// <summary>The model asked on that provider, e.g. gemini-2.5-pro or o3-mini.</summary>
+    [Required]
+    public string Model { get; set; } = "";
+
+    /// <summary>Calls after the first one on this step for retryable errors (server, network, rate limit).</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>First backoff delay; doubles per retry, with jitter of plus or minus <see cref="JitterRatio"/>.</summary>
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Cap on one backoff delay.</summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Random spread applied to each backoff delay so retries from many requests do not align.</summary>
+    [Range(0.0, 1.0)]
+    public double JitterRatio { get; set; } = 0.2;
+
+    /// <summary>
+    /// Longest Retry-After (or Gemini retryDelay) honoured by waiting on this step; a longer one falls back at once.
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Per-call timeout on this step; empty means the provider's <c>Timeout</c>.</summary>
+    public TimeSpan? Timeout { get; set; }
+}
+
+/// <summary>A validated step with everything the runner needs resolved.</summary>
+public sealed record ChainStep(
+    int Index,
+    string Provider,
+    string Model,
+    int MaxRetries,
+    TimeSpan BaseDelay,
+    TimeSpan MaxDelay,
+    double JitterRatio,
+    TimeSpan MaxRetryAfter,
+    TimeSpan Timeout);

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Options;
+
+namespace Worker.Chain;
+
+public static class ChainServiceCollectionExtensions
+{
+    /// <summary>The <c>Chains</c> section, validated at start, and the runner that walks a chain.</summary>
+    public static IServiceCollection AddChains(this IServiceCollection services)
+    {
+        services.AddOptions<ChainsOptions>().BindConfiguration("Chains").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ChainsOptions>, ChainsOptionsValidator>();
+        services.AddSingleton<ChainCatalog>();
+        services.AddSingleton<ChainRunner>();
+        return services;
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using Worker.Hosting;
+
+namespace Worker.Health;
+
+public static class HealthEndpoints
+{
+    /// <summary>Health checks: the bus (MassTransit registers its own, tagged "ready") and PostgreSQL.</summary>
+    public static IServiceCollection AddWorkerHealth(this IServiceCollection services, IConfiguration configuration)
+    {
+        var postgres = configuration.GetConnectionString("Postgres");
+        if (string.IsNullOrWhiteSpace(postgres))
+        {
+            throw new ConfigurationException("ConnectionStrings:Postgres (env ConnectionStrings__Postgres) is required, e.g. Host=localhost;Database=llm_worker;Username=worker;Password=...");
+        }
+
+        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        return services;
+    }
+
+    /// <summary>/health/live: the process answers. /health/ready: the broker is connected and the database reachable.</summary>
+    public static void MapWorkerHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync });
+    }
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        });
+    }
+}

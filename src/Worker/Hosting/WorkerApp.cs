@@ -1,0 +1,31 @@
+using Worker.Chain;
+using Worker.Health;
+using Worker.Messaging;
+using Worker.Providers;
+
+namespace Worker.Hosting;
+
+/// <summary>Builds the worker host. Program.cs runs it; integration tests build the same host with overrides.</summary>
+public static class WorkerApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        configure?.Invoke(builder);
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddProviders();
+        builder.Services.AddChains();
+        builder.Services.AddMessaging(builder.Configuration);
+        builder.Services.AddWorkerHealth(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapWorkerHealth();
+        return app;
+    }
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Messaging;
+
+/// <summary>The <c>Messaging</c> section: how the worker consumes <c>CompletionRequested</c>.</summary>
+public sealed class MessagingOptions
+{
+    public const string Section = "Messaging";
+
+    /// <summary>The durable queue the worker consumes requests from (bound to the CompletionRequested exchange).</summary>
+    [Required]
+    public string QueueName { get; set; } = "completion-requests";
+
+    /// <summary>Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high.</summary>
+    [Range(1, 10_000)]
+    public int ConcurrencyLimit { get; set; } = 64;
+
+    /// <summary>
+    /// Messages the broker hands over ahead of processing. Keep it close to <see cref="ConcurrencyLimit"/>: the broker's
+    /// consumer-ack timeout counts from delivery into this buffer, not from the start of processing.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int PrefetchCount { get; set; } = 64;
+
+    /// <summary>At shutdown, in-flight requests get this long to finish; then they are cancelled and requeued.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>The <c>Requests</c> section: what the worker accepts. Anything larger fails with <c>invalid_request</c>.</summary>
+public sealed class RequestLimits
+{
+    public const string Section = "Requests";
+
+    /// <summary>Most messages in one request.</summary>
+    [Range(1, 100_000)]
+    public int MaxMessages { get; set; } = 500;
+
+    /// <summary>Most characters across all message contents (a rough guard before any provider's token limit).</summary>
+    [Range(1, 100_000_000)]
+    public int MaxPromptChars { get; set; } = 500_000;
+
+    /// <summary>Largest <c>maxOutputTokens</c> accepted.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxOutputTokens { get; set; } = 65_536;
+
+    /// <summary>Most metadata entries, echoed back on every result.</summary>
+    [Range(0, 10_000)]
+    public int MaxMetadataEntries { get; set; } = 32;
+
+    /// <summary>Most characters across metadata keys and values.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxMetadataChars { get; set; } = 8_192;
+}

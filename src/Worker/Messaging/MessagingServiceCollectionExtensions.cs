@@ -1,0 +1,54 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Worker.Messaging;
+
+public static class MessagingServiceCollectionExtensions
+{
+    /// <summary>MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop.</summary>
+    public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotations().ValidateOnStart();
+        var broker = RabbitMqAddress.Parse(configuration.GetConnectionString("RabbitMq"));
+
+        services.AddMassTransit(x =>
+        {
+            // 8.4.0 otherwise reports usage to a remote endpoint a few minutes after start.
+            x.DisableUsageTelemetry();
+            x.AddConsumer<CompletionRequestedConsumer, CompletionRequestedConsumerDefinition>();
+
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(broker.Host, broker.Port, broker.VirtualHost, h =>
+                {
+                    h.Username(broker.Username);
+                    h.Password(broker.Password);
+                    // A publish completes only once the broker has it on disk (for durable queues).
+                    h.PublisherConfirmation = true;
+                    if (broker.UseTls)
+                    {
+                        h.UseSsl(s => s.Protocol = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+                    }
+                });
+
+                // Producers in other languages may publish plain JSON (content type application/json) instead of
+                // MassTransit's envelope; both are accepted, the envelope stays the default for what we publish.
+                cfg.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: false);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<MessagingOptions>>((host, messaging) =>
+        {
+            host.WaitUntilStarted = false;
+            // In-flight requests get StopTimeout to finish; after that their token is cancelled and, not being
+            // acknowledged, the broker redelivers them to another instance or after restart.
+            host.ConsumerStopTimeout = messaging.Value.StopTimeout;
+            host.StopTimeout = messaging.Value.StopTimeout + TimeSpan.FromSeconds(10);
+        });
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(90));
+        services.AddSingleton(broker);
+        return services;
+    }
+}

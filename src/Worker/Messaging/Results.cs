@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using MassTransit;
+using Worker.Chain;
+using Worker.Contracts;
+
+namespace Worker.Messaging;
+
+/// <summary>Builds and publishes the one result message a request gets.</summary>
+public static class Results
+{
+    public static CompletionSucceeded Succeeded(CompletionRequested request, ChainOutcome outcome, DateTimeOffset now) =>
+        new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
+            outcome.FallbackUsed, outcome.CallCount, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now);
+
+    public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now) =>
+        new(request.RequestId, request.ConversationId, reason, error, attempts, DeadLettered: false, request.Metadata, now);
+
+    /// <summary>
+    /// Publishes with the mandatory flag: if no queue is bound to the result's exchange yet, RabbitMQ returns the
+    /// message and the publish throws, instead of confirming and silently dropping it. The request message is then
+    /// not acknowledged as done. The message id is derived from the request id, so consumers can drop duplicates.
+    /// </summary>
+    public static Task PublishAsync<T>(ConsumeContext context, T result) where T : class
+    {
+        var requestId = result switch
+        {
+            CompletionSucceeded s => s.RequestId,
+            CompletionFailed f => f.RequestId,
+            _ => throw new ArgumentException($"{typeof(T).Name} is not a result message", nameof(result)),
+        };
+
+        return context.Publish(result, publish =>
+        {
+            publish.Mandatory = true;
+            publish.MessageId = ResultMessageId(requestId);
+        }, context.CancellationToken);
+    }
+
+    /// <summary>The same request id always yields the same result message id (a name-based, SHA-256 derived GUID).</summary>
+    public static Guid ResultMessageId(Guid requestId)
+    {
+        Span<byte> input = stackalloc byte[16 + 7];
+        requestId.TryWriteBytes(input);
+        "result:"u8.CopyTo(input[16..]);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input, hash);
+        return new Guid(hash[..16]);
+    }
+}

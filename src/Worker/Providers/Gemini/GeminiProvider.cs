@@ -1,0 +1,259 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Worker.Chain;
+using Worker.Contracts;
+
+namespace Worker.Providers.Gemini;
+
+/// <summary>
+/// Google Gemini <c>generateContent</c> over plain HttpClient (no Gemini SDK is available here). One HTTP call per
+/// <see cref="CompleteAsync"/>; the chain owns retries.
+/// </summary>
+internal sealed class GeminiProvider : ICompletionProvider
+{
+    private const string ApiKeyHeader = "x-goog-api-key";
+
+    // Finish reasons meaning "the provider refused the content", as opposed to "ran out of room" or "done".
+    private static readonly HashSet<string> BlockedFinishReasons = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+    };
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
+
+    private readonly HttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly string _apiKey;
+    private readonly string _modelsUrl;
+    private readonly TimeSpan _timeout;
+
+    public GeminiProvider(string name, ProviderOptions options, HttpClient http, TimeProvider time)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ApiKey);
+        ArgumentNullException.ThrowIfNull(options.BaseUrl);
+
+        Name = name;
+        _http = http;
+        _time = time;
+        _apiKey = options.ApiKey;
+        _timeout = options.Timeout;
+        // BaseUrl may carry a path prefix (a proxy or the simulator's /gemini) with or without a trailing slash.
+        _modelsUrl = options.BaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/v1beta/models/";
+    }
+
+    public string Name { get; }
+
+    public async Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
+    {
+        // A cancelled caller must not cost a call, nor a timer.
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (BuildBody(request) is not { } body)
+        {
+            return UnknownRole(request);
+        }
+
+        using var timeout = new CancellationTokenSource(_timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, EndpointFor(request.Model));
+            // Serialized up front so the request has a Content-Length rather than a chunked body.
+            message.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, GeminiJsonContext.Default.GenerateContentRequest));
+            message.Content.Headers.ContentType = Json;
+            // The key goes in a header, never the ?key= query string, so no URL in any log or exception carries it.
+            message.Headers.TryAddWithoutValidation(ApiKeyHeader, _apiKey);
+
+            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var bytes = await response.Content.ReadAsByteArrayAsync(linked.Token);
+
+            return response.IsSuccessStatusCode
+                ? ReadAnswer(bytes, (int)response.StatusCode, request.Model)
+                : ReadError(response, bytes);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up (the chain's attempt timeout, or shutdown): classifying that is the caller's job.
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+
+            throw new OperationCanceledException("The call was cancelled by the caller.", ex, cancellationToken);
+        }
+        catch (Exception) when (timeout.IsCancellationRequested)
+        {
+            // Our Timeout elapsed; whatever the handler threw on the way out (usually a TaskCanceledException).
+            return new ProviderFailure(ErrorClass.Timeout, $"no response within {_timeout.TotalMilliseconds:0} ms");
+        }
+        catch (OperationCanceledException ex)
+        {
+            // Cancelled by neither us nor the caller: a handler's own timeout.
+            return new ProviderFailure(ErrorClass.Timeout, FailureText.Safe($"timed out: {FailureText.Describe(ex)}", _apiKey));
+        }
+        catch (Exception ex) when (FailureText.IsNetwork(ex))
+        {
+            return new ProviderFailure(ErrorClass.Network, FailureText.Safe(FailureText.Describe(ex), _apiKey));
+        }
+        catch (Exception ex)
+        {
+            // Not expected; still a failure of this call rather than of the worker, so let the chain decide.
+            return new ProviderFailure(ErrorClass.Server, FailureText.Safe($"unexpected {FailureText.Describe(ex)}", _apiKey));
+        }
+    }
+
+    private Uri EndpointFor(string model)
+    {
+        // Accept both "gemini-2.5-flash" and the API's own resource name "models/gemini-2.5-flash".
+        var id = model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
+        return new Uri(_modelsUrl + Uri.EscapeDataString(id) + ":generateContent");
+    }
+
+    private static GenerateContentRequest? BuildBody(ProviderRequest request)
+    {
+        var contents = new List<Content>(request.Messages.Count);
+        List<Part>? system = null;
+        foreach (var message in request.Messages)
+        {
+            var part = new Part { Text = message.Content };
+            if (Is(message, ChatRoles.System))
+            {
+                (system ??= []).Add(part);
+            }
+            else if (Is(message, ChatRoles.User) || Is(message, ChatRoles.Assistant))
+            {
+                contents.Add(new Content { Role = Is(message, ChatRoles.User) ? "user" : "model", Parts = [part] });
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return new GenerateContentRequest
+        {
+            Contents = contents,
+            SystemInstruction = system is null ? null : new Content { Parts = system },
+            GenerationConfig = request.MaxOutputTokens is null && request.Temperature is null
+                ? null
+                : new GenerationConfig { MaxOutputTokens = request.MaxOutputTokens, Temperature = request.Temperature },
+        };
+    }
+
+    private static bool Is(ChatMessage message, string role) =>
+        string.Equals(message.Role, role, StringComparison.OrdinalIgnoreCase);
+
+    private static ProviderFailure UnknownRole(ProviderRequest request)
+    {
+        var bad = request.Messages.First(m => !Is(m, ChatRoles.System) && !Is(m, ChatRoles.User) && !Is(m, ChatRoles.Assistant));
+        return new ProviderFailure(ErrorClass.InvalidRequest,
+            $"message role '{bad.Role}' is not one of system, user, assistant");
+    }
+
+    private ProviderResult ReadAnswer(byte[] body, int status, string requestedModel)
+    {
+        GenerateContentResponse? response;
+        try
+        {
+            response = JsonSerializer.Deserialize(body, GeminiJsonContext.Default.GenerateContentResponse);
+        }
+        catch (JsonException ex)
+        {
+            return BadOutput(status, $"response is not valid generateContent JSON: {ex.Message}");
+        }
+
+        if (response is null)
+        {
+            return BadOutput(status, "response body is empty");
+        }
+
+        if (response.PromptFeedback?.BlockReason is { Length: > 0 } blockReason)
+        {
+            var why = response.PromptFeedback.BlockReasonMessage is { Length: > 0 } m ? $": {m}" : "";
+            return new ProviderFailure(ErrorClass.ContentBlocked, FailureText.Safe($"prompt blocked ({blockReason}){why}", _apiKey), status);
+        }
+
+        if (response.Candidates is not [var candidate, ..])
+        {
+            return BadOutput(status, "response has no candidates");
+        }
+
+        var finishReason = candidate.FinishReason;
+        if (finishReason is not null && BlockedFinishReasons.Contains(finishReason))
+        {
+            return new ProviderFailure(ErrorClass.ContentBlocked, $"answer blocked (finishReason {finishReason})", status);
+        }
+
+        var text = new StringBuilder();
+        foreach (var part in candidate.Content?.Parts ?? [])
+        {
+            // Thinking models return their reasoning summary as parts marked thought: true; it is not the answer.
+            if (part.Thought != true)
+            {
+                text.Append(part.Text);
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(text.ToString()))
+        {
+            return BadOutput(status, string.Equals(finishReason, "MAX_TOKENS", StringComparison.OrdinalIgnoreCase)
+                ? "truncated before any text (finishReason MAX_TOKENS)"
+                : $"candidate has no text (finishReason {finishReason ?? "none"})");
+        }
+
+        // MAX_TOKENS with text is a (truncated) answer: the FinishReason tells the caller.
+        return new ProviderSuccess(
+            text.ToString(),
+            response.ModelVersion ?? requestedModel,
+            response.UsageMetadata?.PromptTokenCount,
+            response.UsageMetadata?.CandidatesTokenCount,
+            finishReason);
+    }
+
+    private ProviderFailure ReadError(HttpResponseMessage response, byte[] body)
+    {
+        var status = (int)response.StatusCode;
+        ErrorBody? error = null;
+        try
+        {
+            error = JsonSerializer.Deserialize(body, GeminiJsonContext.Default.ErrorEnvelope)?.Error;
+        }
+        catch (JsonException)
+        {
+            // Not Google's envelope (a proxy's HTML page, say): the status and a snippet still say enough.
+        }
+
+        var errorClass = FailureText.ClassifyStatus(status);
+        if (string.Equals(error?.Status, "RESOURCE_EXHAUSTED", StringComparison.Ordinal))
+        {
+            errorClass = ErrorClass.RateLimited;
+        }
+        else if (status == 400 && error?.Details?.Any(d => string.Equals(d.Reason, "API_KEY_INVALID", StringComparison.Ordinal)) == true)
+        {
+            // Google answers a wrong key with 400 INVALID_ARGUMENT, not 401.
+            errorClass = ErrorClass.Auth;
+        }
+
+        TimeSpan? retryAfter = null;
+        if (errorClass == ErrorClass.RateLimited)
+        {
+            var retryInfo = error?.Details?.FirstOrDefault(d =>
+                d.Type?.EndsWith("google.rpc.RetryInfo", StringComparison.Ordinal) == true);
+            retryAfter = RetryAfter.FromGoogleDuration(retryInfo?.RetryDelay)
+                ?? RetryAfter.FromHeaders(Header(response, "retry-after-ms"), Header(response, "Retry-After"), _time.GetUtcNow());
+        }
+
+        var what = error is null
+            ? Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 1024))
+            : string.Join(": ", new[] { error.Status, error.Message }.Where(s => !string.IsNullOrEmpty(s)));
+        var detail = FailureText.Safe($"HTTP {status} {what}", _apiKey);
+        return new ProviderFailure(errorClass, detail, status, retryAfter);
+    }
+
+    private ProviderFailure BadOutput(int status, string detail) =>
+        new(ErrorClass.BadOutput, FailureText.Safe(detail, _apiKey), status);
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+}

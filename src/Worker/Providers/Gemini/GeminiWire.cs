@@ -1,0 +1,107 @@
+using System.Text.Json.Serialization;
+
+namespace Worker.Providers.Gemini;
+
+// The slice of the generateContent wire format this worker uses (https://ai.google.dev/api/generate-content).
+// Unknown fields are ignored, so new response fields never break parsing.
+
+internal sealed class GenerateContentRequest
+{
+    public required List<Content> Contents { get; init; }
+
+    public Content? SystemInstruction { get; init; }
+
+    public GenerationConfig? GenerationConfig { get; init; }
+}
+
+internal sealed class Content
+{
+    public string? Role { get; init; }
+
+    public List<Part>? Parts { get; init; }
+}
+
+internal sealed class Part
+{
+    public string? Text { get; init; }
+
+    /// <summary>True on thinking-model reasoning summaries, which are not the answer.</summary>
+    public bool? Thought { get; init; }
+}
+
+internal sealed class GenerationConfig
+{
+    public int? MaxOutputTokens { get; init; }
+
+    public double? Temperature { get; init; }
+}
+
+internal sealed class GenerateContentResponse
+{
+    public List<Candidate>? Candidates { get; init; }
+
+    public PromptFeedback? PromptFeedback { get; init; }
+
+    public UsageMetadata? UsageMetadata { get; init; }
+
+    public string? ModelVersion { get; init; }
+}
+
+internal sealed class Candidate
+{
+    public Content? Content { get; init; }
+
+    public string? FinishReason { get; init; }
+
+    public string? FinishMessage { get; init; }
+}
+
+internal sealed class PromptFeedback
+{
+    public string? BlockReason { get; init; }
+
+    public string? BlockReasonMessage { get; init; }
+}
+
+internal sealed class UsageMetadata
+{
+    public int? PromptTokenCount { get; init; }
+
+    public int? CandidatesTokenCount { get; init; }
+}
+
+/// <summary>Google's error envelope: <c>{"error": {"code", "message", "status", "details": [...]}}</c>.</summary>
+internal sealed class ErrorEnvelope
+{
+    public ErrorBody? Error { get; init; }
+}
+
+internal sealed class ErrorBody
+{
+    public int? Code { get; init; }
+
+    public string? Message { get; init; }
+
+    public string? Status { get; init; }
+
+    public List<ErrorDetail>? Details { get; init; }
+}
+
+/// <summary>One google.rpc detail; only the fields of ErrorInfo (reason) and RetryInfo (retryDelay) are read.</summary>
+internal sealed class ErrorDetail
+{
+    [JsonPropertyName("@type")]
+    public string? Type { get; init; }
+
+    public string? Reason { get; init; }
+
+    public string? RetryDelay { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(GenerateContentRequest))]
+[JsonSerializable(typeof(GenerateContentResponse))]
+[JsonSerializable(typeof(ErrorEnvelope))]
+internal sealed partial class GeminiJsonContext : JsonSerializerContext;

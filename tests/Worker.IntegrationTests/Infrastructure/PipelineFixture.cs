@@ -1,0 +1,74 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Worker.Hosting;
+using Worker.Simulator;
+using Worker.Simulator.Calls;
+
+namespace Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The whole pipeline on real parts: the simulator over real HTTP on a free loopback port, the worker host exactly as
+/// Program.cs builds it (pointed at the simulator, with short backoffs), real RabbitMQ and PostgreSQL, and a producer.
+/// </summary>
+public sealed class PipelineFixture : IAsyncLifetime
+{
+    public WebApplication Simulator { get; private set; } = null!;
+
+    public SimulatorState Sim { get; private set; } = null!;
+
+    public WebApplication Worker { get; private set; } = null!;
+
+    public TestProducer Producer { get; private set; } = null!;
+
+    /// <summary>The provider attempt timeout the tests configure for Gemini: a hang costs this long.</summary>
+    public static readonly TimeSpan GeminiTimeout = TimeSpan.FromSeconds(2);
+
+    public async Task InitializeAsync()
+    {
+        Simulator = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]);
+        await Simulator.StartAsync();
+        Sim = Simulator.Services.GetRequiredService<SimulatorState>();
+        var sim = Simulator.GetBaseAddress();
+
+        Worker = WorkerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(
+            WorkerSettings(sim)));
+        await Worker.StartAsync();
+        await Worker.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+
+        Producer = await TestProducer.StartAsync();
+    }
+
+    public static Dictionary<string, string?> WorkerSettings(Uri sim) => new()
+    {
+        ["ConnectionStrings:RabbitMq"] = TestEnvironment.RabbitMq,
+        ["ConnectionStrings:Postgres"] = TestEnvironment.Postgres,
+        ["Providers:gemini:BaseUrl"] = new Uri(sim, "gemini").ToString(),
+        ["Providers:gemini:ApiKey"] = "sim-gemini-key",
+        ["Providers:gemini:Timeout"] = GeminiTimeout.ToString(),
+        ["Providers:openai:BaseUrl"] = new Uri(sim, "openai/v1").ToString(),
+        ["Providers:openai:ApiKey"] = "sim-openai-key",
+        ["Providers:openai:Timeout"] = "00:00:10",
+        // Same shape as the default chain, with backoffs short enough for a test suite.
+        ["Chains:default:0:BaseDelay"] = "00:00:00.050",
+        ["Chains:default:0:MaxDelay"] = "00:00:00.200",
+        ["Chains:default:1:BaseDelay"] = "00:00:00.050",
+        ["Chains:default:1:MaxDelay"] = "00:00:00.200",
+    };
+
+    public async Task DisposeAsync()
+    {
+        await Producer.DisposeAsync();
+        await Worker.StopAsync();
+        await Worker.DisposeAsync();
+        await Simulator.StopAsync();
+        await Simulator.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "pipeline";
+}

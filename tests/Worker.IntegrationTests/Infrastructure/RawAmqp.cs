@@ -1,0 +1,83 @@
+using System.Text;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A producer that knows nothing of MassTransit or our assemblies: plain AMQP and JSON, as a backend written in
+/// another language would be.
+/// </summary>
+public sealed class RawAmqp : IAsyncDisposable
+{
+    private readonly IConnection _connection;
+    private readonly IChannel _channel;
+
+    private RawAmqp(IConnection connection, IChannel channel)
+    {
+        _connection = connection;
+        _channel = channel;
+    }
+
+    public static async Task<RawAmqp> ConnectAsync()
+    {
+        var connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
+        return new RawAmqp(connection, await connection.CreateChannelAsync());
+    }
+
+    public async Task PublishAsync(string exchange, string routingKey, string body, string contentType)
+    {
+        var properties = new BasicProperties { ContentType = contentType, Persistent = true, MessageId = Guid.NewGuid().ToString() };
+        await _channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
+    }
+
+    /// <summary>Declares a queue of our own bound to <paramref name="exchanges"/> and returns every body it receives.</summary>
+    public async Task<System.Threading.Channels.ChannelReader<(string Body, IReadOnlyBasicProperties Properties)>> SubscribeAsync(params string[] exchanges)
+    {
+        var queue = (await _channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        foreach (var exchange in exchanges)
+        {
+            // Same arguments as MassTransit declares: durable fanout.
+            await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+            await _channel.QueueBindAsync(queue, exchange, "");
+        }
+
+        var received = System.Threading.Channels.Channel.CreateUnbounded<(string, IReadOnlyBasicProperties)>();
+        var consumer = new AsyncEventingBasicConsumer(_channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            received.Writer.TryWrite((Encoding.UTF8.GetString(delivery.Body.Span), delivery.BasicProperties));
+            return Task.CompletedTask;
+        };
+        await _channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        return received.Reader;
+    }
+
+    /// <summary>Takes one message from <paramref name="queue"/>, waiting up to the result timeout for it.</summary>
+    public async Task<BasicGetResult> GetAsync(string queue)
+    {
+        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
+        while (true)
+        {
+            if (await _channel.BasicGetAsync(queue, autoAck: true, timeout.Token) is { } message)
+            {
+                return message;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
+        }
+    }
+
+    /// <summary>Empties a durable queue, declaring it first (as MassTransit does: durable, no arguments) if it does not exist yet.</summary>
+    public async Task PurgeAsync(string queue)
+    {
+        await _channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        await _channel.QueuePurgeAsync(queue);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.CloseAsync();
+        await _connection.CloseAsync();
+    }
+}

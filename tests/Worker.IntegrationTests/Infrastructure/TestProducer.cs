@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Worker.Contracts;
+using Worker.Messaging;
+
+namespace Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A chat backend's side of the bus, in a service provider of its own: it publishes requests and collects every
+/// result it receives, so tests can check that each request got exactly one.
+/// </summary>
+public sealed class TestProducer : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly IBusControl _bus;
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _first = new();
+    private readonly ConcurrentDictionary<Guid, int> _counts = new();
+
+    private TestProducer(ServiceProvider services)
+    {
+        _services = services;
+        _bus = services.GetRequiredService<IBusControl>();
+    }
+
+    public static async Task<TestProducer> StartAsync(string resultsQueue = "it-results")
+    {
+        var broker = RabbitMqAddress.Parse(TestEnvironment.RabbitMq);
+        TestProducer? producer = null;
+        var services = new ServiceCollection();
+        services.AddMassTransit(x =>
+        {
+            x.DisableUsageTelemetry();
+            x.UsingRabbitMq((_, cfg) =>
+            {
+                cfg.Host(broker.Host, broker.Port, broker.VirtualHost, h =>
+                {
+                    h.Username(broker.Username);
+                    h.Password(broker.Password);
+                });
+                cfg.ReceiveEndpoint(resultsQueue, e =>
+                {
+                    e.Handler<CompletionSucceeded>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message));
+                    e.Handler<CompletionFailed>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message));
+                });
+            });
+        });
+
+        producer = new TestProducer(services.BuildServiceProvider());
+        await producer._bus.StartAsync();
+        await producer._bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+        return producer;
+    }
+
+    public Task PublishAsync(CompletionRequested request) => _bus.Publish(request);
+
+    /// <summary>Publishes and waits for the result, which must be of type <typeparamref name="T"/>.</summary>
+    public async Task<T> RequestAsync<T>(CompletionRequested request) where T : class
+    {
+        await PublishAsync(request);
+        var result = await WaitForResultAsync(request.RequestId);
+        return Assert.IsType<T>(result);
+    }
+
+    public Task<object> WaitForResultAsync(Guid requestId) =>
+        _first.GetOrAdd(requestId, _ => NewSource()).Task.WaitAsync(TestEnvironment.ResultTimeout);
+
+    public int ResultCount(Guid requestId) => _counts.GetValueOrDefault(requestId);
+
+    private Task Record(Guid requestId, object result)
+    {
+        _counts.AddOrUpdate(requestId, 1, (_, n) => n + 1);
+        _first.GetOrAdd(requestId, _ => NewSource()).TrySetResult(result);
+        return Task.CompletedTask;
+    }
+
+    private static TaskCompletionSource<object> NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public static CompletionRequested NewRequest(string prompt = "Hello there", string? chain = null) =>
+        new(Guid.NewGuid(), "conversation-" + Guid.NewGuid().ToString("N")[..8], [new ChatMessage("system", "Be brief."), new ChatMessage("user", prompt)],
+            chain, Metadata: new Dictionary<string, string> { ["tenant"] = "acme" });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _bus.StopAsync();
+        await _services.DisposeAsync();
+    }
+}

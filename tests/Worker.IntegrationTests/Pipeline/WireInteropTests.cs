@@ -1,0 +1,72 @@
+using System.Text;
+using System.Text.Json;
+using Worker.Contracts;
+using Worker.IntegrationTests.Infrastructure;
+
+namespace Worker.IntegrationTests.Pipeline;
+
+/// <summary>
+/// What a producer outside this repository sees: exchange names, JSON field names, content types, and what happens
+/// to a message the worker cannot read.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class WireInteropTests(PipelineFixture fixture)
+{
+    private const string RequestExchange = "Worker.Contracts:CompletionRequested";
+
+    [Fact]
+    public async Task Plain_json_request_from_a_foreign_producer_gets_an_enveloped_result_with_camel_case_fields()
+    {
+        fixture.Sim.Clear();
+        await using var amqp = await RawAmqp.ConnectAsync();
+        var results = await amqp.SubscribeAsync("Worker.Contracts:CompletionSucceeded", "Worker.Contracts:CompletionFailed");
+        var requestId = Guid.NewGuid();
+        var json = $$$"""
+            {"requestId":"{{{requestId}}}","conversationId":"lead-42",
+             "messages":[{"role":"user","content":"Write a one-line intro email."}],
+             "maxOutputTokens":200,"temperature":0.3,"metadata":{"crm":"hubspot"}}
+            """;
+
+        await amqp.PublishAsync(RequestExchange, "", json, "application/json");
+
+        JsonElement result;
+        do
+        {
+            var (body, properties) = await results.ReadAsync().AsTask().WaitAsync(TestEnvironment.ResultTimeout);
+            Assert.Equal("application/vnd.masstransit+json", properties.ContentType);
+            result = JsonDocument.Parse(body).RootElement;
+        }
+        while (result.GetProperty("message").GetProperty("requestId").GetGuid() != requestId);
+
+        Assert.Contains("urn:message:Worker.Contracts:CompletionSucceeded", result.GetProperty("messageType").EnumerateArray().Select(e => e.GetString()));
+        var message = result.GetProperty("message");
+        Assert.Equal("lead-42", message.GetProperty("conversationId").GetString());
+        Assert.Equal("gemini", message.GetProperty("provider").GetString());
+        Assert.False(message.GetProperty("fallbackUsed").GetBoolean());
+        Assert.Equal(1, message.GetProperty("attempts").GetInt32());
+        Assert.Equal("hubspot", message.GetProperty("metadata").GetProperty("crm").GetString());
+        Assert.StartsWith("Simulated reply from gemini", message.GetProperty("text").GetString());
+        // The result's message id is derived from the request id, so a consumer can drop a duplicate.
+        Assert.Equal(Worker.Messaging.Results.ResultMessageId(requestId), result.GetProperty("messageId").GetGuid());
+    }
+
+    [Fact]
+    public async Task Undeserializable_message_goes_to_the_error_queue_with_its_reason_and_the_next_request_is_served()
+    {
+        fixture.Sim.Clear();
+        await using var amqp = await RawAmqp.ConnectAsync();
+        await amqp.PurgeAsync("completion-requests_error");
+
+        await amqp.PublishAsync(RequestExchange, "", "this is { not json", "application/vnd.masstransit+json");
+
+        var faulted = await amqp.GetAsync("completion-requests_error");
+        Assert.Equal("this is { not json", Encoding.UTF8.GetString(faulted.Body.Span));
+        var headers = faulted.BasicProperties.Headers!;
+        var reason = Encoding.UTF8.GetString((byte[])headers["MT-Fault-Message"]!);
+        Assert.False(string.IsNullOrWhiteSpace(reason));
+        Assert.Equal(0, fixture.Sim.GetCounters().Total);
+
+        var next = await fixture.Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest());
+        Assert.Equal("gemini", next.Provider);
+    }
+}

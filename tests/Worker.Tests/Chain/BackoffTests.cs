@@ -1,0 +1,54 @@
+using Worker.Chain;
+
+namespace Worker.Tests.Chain;
+
+public class BackoffTests
+{
+    private static readonly ChainStep Step = new(0, "p", "m", 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6),
+        JitterRatio: 0.2, MaxRetryAfter: TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10));
+
+    [Theory]
+    [InlineData(1, 1.0)]
+    [InlineData(2, 2.0)]
+    [InlineData(3, 4.0)]
+    [InlineData(4, 6.0)] // 8 s capped at MaxDelay
+    public void Doubles_per_retry_up_to_the_cap(int retry, double expectedSeconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), Backoff.Delay(Step, retry, null, random: 0.5));
+
+    [Fact]
+    public void Jitter_spreads_delays_symmetrically_within_the_ratio()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(0.8), Backoff.Delay(Step, 1, null, random: 0.0));
+        Assert.Equal(TimeSpan.FromSeconds(1.2), Backoff.Delay(Step, 1, null, random: 1.0));
+    }
+
+    [Fact]
+    public void Jitter_never_pushes_past_the_cap() =>
+        Assert.Equal(TimeSpan.FromSeconds(6), Backoff.Delay(Step, 10, null, random: 1.0));
+
+    [Fact]
+    public void Retry_after_wins_and_is_never_shortened()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(20), Backoff.Delay(Step, 1, TimeSpan.FromSeconds(20), random: 0.0));
+        Assert.Equal(TimeSpan.FromSeconds(24), Backoff.Delay(Step, 1, TimeSpan.FromSeconds(20), random: 1.0));
+    }
+}
+
+public class ErrorPolicyTests
+{
+    [Theory]
+    [InlineData(ErrorClass.RateLimited, FailureAction.Retry)]
+    [InlineData(ErrorClass.Server, FailureAction.Retry)]
+    [InlineData(ErrorClass.Network, FailureAction.Retry)]
+    [InlineData(ErrorClass.Timeout, FailureAction.FallBack)]
+    [InlineData(ErrorClass.Auth, FailureAction.FallBack)]
+    [InlineData(ErrorClass.ContentBlocked, FailureAction.FallBack)]
+    [InlineData(ErrorClass.BadOutput, FailureAction.FallBack)]
+    [InlineData(ErrorClass.InvalidRequest, FailureAction.FailRequest)]
+    public void Every_class_has_its_documented_action(ErrorClass errorClass, FailureAction expected) =>
+        Assert.Equal(expected, ErrorPolicy.ActionFor(errorClass));
+
+    [Fact]
+    public void Every_class_has_a_distinct_wire_name() =>
+        Assert.Equal(Enum.GetValues<ErrorClass>().Length, Enum.GetValues<ErrorClass>().Select(c => c.ToWireName()).Distinct().Count());
+}
