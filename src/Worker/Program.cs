@@ -3,13 +3,14 @@ using Worker.Hosting;
 
 try
 {
-    await WorkerApp.Build(args).RunAsync();
+    var app = WorkerApp.Build(args);
+    // Validate every options section before anything connects, so bad configuration is reported once, plainly.
+    app.Services.GetService<IStartupValidator>()?.Validate();
+    await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is OptionsValidationException or ConfigurationException)
+catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } problems)
 {
-    // Bad configuration: say exactly which keys are wrong, without a stack trace, and exit non-zero.
-    var problems = e is OptionsValidationException v ? v.Failures : [e.Message];
     Console.Error.WriteLine("The worker cannot start; fix the configuration:");
     foreach (var problem in problems)
     {
@@ -18,3 +19,12 @@ catch (Exception e) when (e is OptionsValidationException or ConfigurationExcept
 
     return 2;
 }
+
+static List<string> ConfigurationProblems(Exception e) => e switch
+{
+    OptionsValidationException v => [.. v.Failures],
+    ConfigurationException c => [c.Message],
+    AggregateException a when a.InnerExceptions.All(i => i is OptionsValidationException or ConfigurationException) =>
+        [.. a.InnerExceptions.SelectMany(ConfigurationProblems)],
+    _ => [],
+};

@@ -32,6 +32,17 @@ public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers)
     public ValidateOptionsResult Validate(string? name, ChainsOptions options)
     {
         var errors = new List<string>();
+        ProvidersOptions? configured;
+        try
+        {
+            configured = providers.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            // The Providers section reports its own problems; step providers cannot be checked against it.
+            configured = null;
+        }
+
         if (!options.ContainsKey(ChainsOptions.DefaultChain))
         {
             errors.Add($"Chains:{ChainsOptions.DefaultChain} is missing: requests that name no chain use it (env Chains__default__0__Provider, Chains__default__0__Model)");
@@ -53,9 +64,9 @@ public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers)
                 {
                     errors.Add($"{key}:Provider is required (env {env}__Provider)");
                 }
-                else if (!providers.Value.ContainsKey(step.Provider))
+                else if (configured is not null && !configured.ContainsKey(step.Provider))
                 {
-                    errors.Add($"{key}:Provider '{step.Provider}' is not a configured provider; configured: {string.Join(", ", providers.Value.Keys)} (env {env}__Provider)");
+                    errors.Add($"{key}:Provider '{step.Provider}' is not a configured provider; configured: {string.Join(", ", configured.Keys)} (env {env}__Provider)");
                 }
 
                 if (string.IsNullOrWhiteSpace(step.Model))

@@ -10,7 +10,13 @@ public static class WorkerApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json sits beside the binary; the worker may be started from any directory.
+            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = typeof(WorkerApp).Assembly.GetName().Name,
+        });
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
