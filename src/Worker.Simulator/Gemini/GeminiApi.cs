@@ -13,18 +13,17 @@ internal static class GeminiApi
 
     public static IEndpointRouteBuilder MapGemini(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/{target}/v1beta/models");
-        models.MapGet("", ListModelsAsync);
+        app.MapGet("/{target}/v1beta/models", ListModelsAsync);
         // "{model}:{action}" is one path segment; a catch-all takes it whole and the handler splits at the colon.
-        models.MapPost("/{*modelAction}", GenerateContentAsync);
+        app.MapPost("/{target}/v1beta/models/{*modelAction}", GenerateContentAsync);
         return app;
     }
 
     private static Task<IResult> ListModelsAsync(string target, HttpContext context, SimulatorState state)
     {
-        var plan = state.Admit(target, Format, "(models)", HasKey(context.Request) ? null : Fault.Forbidden);
-        return CallPipeline.PlayAsync(context, plan, fault =>
-            HasKey(context.Request) ? GeminiWire.ModelList(fault, plan.RetryAfterSeconds) : GeminiWire.MissingKey());
+        var hasKey = HasKey(context.Request);
+        var plan = state.Admit(target, Format, "(models)", hasKey ? null : Fault.Forbidden);
+        return CallPipeline.PlayAsync(context, plan, fault => hasKey ? GeminiWire.ModelList(fault, plan.RetryAfterSeconds) : GeminiWire.MissingKey());
     }
 
     private static async Task<IResult> GenerateContentAsync(string target, string modelAction, HttpContext context, SimulatorState state)
