@@ -5,16 +5,21 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_services
-ensure_database llm_worker_test
-ensure_vhost worker-tests
-
 # Tests get their own database and virtual host, so a worker started by up.sh never steals their messages.
-export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/worker-tests"
-export ConnectionStrings__Postgres="Host=localhost;Database=llm_worker_test;Username=$PG_USER;Password=$PG_PASSWORD"
+# TEST_DB / TEST_VHOST let two test runs on one machine stay out of each other's way.
+TEST_DB="${TEST_DB:-llm_worker_test}"
+TEST_VHOST="${TEST_VHOST:-worker-tests}"
+ensure_services
+ensure_database "$TEST_DB"
+ensure_vhost "$TEST_VHOST"
+export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/$TEST_VHOST"
+export ConnectionStrings__Postgres="Host=localhost;Database=$TEST_DB;Username=$PG_USER;Password=$PG_PASSWORD"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-results="$RUN_DIR/test-results"
+log "Applying the audit schema to $TEST_DB"
+bash "$REPO_ROOT/ops/migrate.sh"
+
+results="$RUN_DIR/test-results-$TEST_DB"
 rm -rf "$results"
 log "Building and running the tests"
 set +e

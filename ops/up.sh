@@ -21,6 +21,10 @@ log "Building (Release)"
 dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo -clp:NoSummary >/dev/null || dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo
 bin() { echo "$REPO_ROOT/src/$1/bin/Release/net10.0/$1.dll"; }
 
+# The worker refuses to start on a database whose audit schema is behind; migrations are applied explicitly, here.
+log "Applying the audit schema"
+bash "$REPO_ROOT/ops/migrate.sh"
+
 # Leftovers of an earlier run would hold the ports.
 for name in worker simulator; do
   if [ -f "$RUN_DIR/$name.pid" ]; then kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true; rm -f "$RUN_DIR/$name.pid"; fi

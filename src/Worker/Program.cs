@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using Npgsql;
+using Worker.Audit;
 using Worker.Hosting;
 
 try
@@ -6,6 +8,8 @@ try
     var app = WorkerApp.Build(args);
     // Validate every options section before anything connects, so bad configuration is reported once, plainly.
     app.Services.GetService<IStartupValidator>()?.Validate();
+    // The worker never migrates; it refuses a database whose audit schema is older than this build (ops/migrate.sh).
+    await AuditSchema.EnsureCurrentAsync(app.Services.GetRequiredService<NpgsqlDataSource>());
     await app.RunAsync();
     return 0;
 }

@@ -1,4 +1,5 @@
 using Worker.Contracts;
+using Worker.ProviderHealth;
 using Worker.Providers;
 
 namespace Worker.Chain;
@@ -6,8 +7,16 @@ namespace Worker.Chain;
 /// <summary>
 /// Runs one request through the steps of its chain: calls, classifies, retries, falls back, and records every
 /// decision. This is the only retry loop in the worker; providers, HTTP handlers and the bus never retry a call.
+/// Before each call the step's pacing budget and circuit breaker are consulted: a step that may not be called is
+/// skipped at once, with no call and no wait, and recorded as such.
 /// </summary>
-public sealed class ChainRunner(IProviderRegistry providers, TimeProvider time, ILogger<ChainRunner> logger, Random? random = null)
+public sealed class ChainRunner(
+    IProviderRegistry providers,
+    CircuitBreakers breakers,
+    RateBudgets budgets,
+    TimeProvider time,
+    ILogger<ChainRunner> logger,
+    Random? random = null)
 {
     private readonly Random _random = random ?? Random.Shared;
 
@@ -22,6 +31,7 @@ public sealed class ChainRunner(IProviderRegistry providers, TimeProvider time, 
         }
 
         var providerRequest = new ProviderRequest("", request.Messages, request.MaxOutputTokens, request.Temperature);
+        var estimatedTokens = (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
         foreach (var step in steps)
         {
             var isLastStep = step.Index == steps.Count - 1;
@@ -42,8 +52,23 @@ public sealed class ChainRunner(IProviderRegistry providers, TimeProvider time, 
                     return Failed(FailureReasons.DeadlineExceeded, $"The deadline {deadline:O} passed after {Calls(attempts)} provider call(s).", attempts);
                 }
 
+                if (await PaceAsync(step, estimatedTokens, deadline, cancellationToken) is { } paced)
+                {
+                    Skip(request.RequestId, step, attempts, paced);
+                    break;
+                }
+
+                startedAt = time.GetUtcNow();
+                remaining = deadline - startedAt;
                 var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
-                var result = await CallAsync(provider, providerRequest with { Model = step.Model }, timeout, cancellationToken);
+                var result = await breakers.ExecuteAsync(step.Provider, step.Model,
+                    ct => CallAsync(provider, providerRequest with { Model = step.Model }, timeout, ct), cancellationToken);
+                if (result is null)
+                {
+                    Skip(request.RequestId, step, attempts, "skipped: breaker open");
+                    break;
+                }
+
                 var endedAt = time.GetUtcNow();
 
                 if (result is ProviderSuccess success)
@@ -55,6 +80,11 @@ public sealed class ChainRunner(IProviderRegistry providers, TimeProvider time, 
 
                 var failure = (ProviderFailure)result;
                 var errorClass = failure.Class.ToWireName();
+                if (failure.Class == ErrorClass.RateLimited)
+                {
+                    budgets.Throttled(step.Provider, failure.RetryAfter);
+                }
+
                 Log.FailureDetail(logger, request.RequestId, step.Provider, step.Model, failure.Detail);
                 var action = ErrorPolicy.ActionFor(failure.Class);
 
@@ -108,6 +138,26 @@ public sealed class ChainRunner(IProviderRegistry providers, TimeProvider time, 
         }
 
         return Exhausted(attempts);
+    }
+
+    /// <summary>Takes a slot in the provider's budget, waiting when the wait is short; else says why the step is skipped.</summary>
+    private async Task<string?> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var pace = budgets.TryAcquire(step.Provider, estimatedTokens);
+            if (pace.Allowed)
+            {
+                return null;
+            }
+
+            if (!pace.WorthWaiting || (deadline is { } d && time.GetUtcNow() + pace.Wait >= d))
+            {
+                return "skipped: " + pace.Reason;
+            }
+
+            await Task.Delay(pace.Wait, time, cancellationToken);
+        }
     }
 
     private async Task<ProviderResult> CallAsync(ICompletionProvider provider, ProviderRequest request, TimeSpan timeout, CancellationToken cancellationToken)

@@ -1,23 +1,17 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Npgsql;
-using Worker.Hosting;
 
 namespace Worker.Health;
 
 public static class HealthEndpoints
 {
-    /// <summary>Health checks: the bus (MassTransit registers its own, tagged "ready") and PostgreSQL.</summary>
-    public static IServiceCollection AddWorkerHealth(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Health checks: the bus (MassTransit registers its own, tagged "ready") and PostgreSQL, through the
+    /// NpgsqlDataSource that AddAudit registers (one pool for the audit trail and the check).
+    /// </summary>
+    public static IServiceCollection AddWorkerHealth(this IServiceCollection services)
     {
-        var postgres = configuration.GetConnectionString("Postgres");
-        if (string.IsNullOrWhiteSpace(postgres))
-        {
-            throw new ConfigurationException("ConnectionStrings:Postgres (env ConnectionStrings__Postgres) is required, e.g. Host=localhost;Database=llm_worker;Username=worker;Password=...");
-        }
-
-        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return services;
     }

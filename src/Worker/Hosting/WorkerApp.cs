@@ -1,7 +1,11 @@
+using Worker.Audit;
 using Worker.Chain;
 using Worker.Health;
 using Worker.Messaging;
+using Worker.Ops;
+using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Retention;
 
 namespace Worker.Hosting;
 
@@ -26,12 +30,17 @@ public static class WorkerApp
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddProviders();
+        builder.Services.AddProviderHealth();
         builder.Services.AddChains();
         builder.Services.AddMessaging(builder.Configuration);
-        builder.Services.AddWorkerHealth(builder.Configuration);
+        builder.Services.AddAudit(builder.Configuration);
+        builder.Services.AddWorkerHealth();
+        builder.Services.AddOpsApi(builder.Configuration);
+        builder.Services.AddRetention();
 
         var app = builder.Build();
         app.MapWorkerHealth();
+        app.MapOpsApi();
         return app;
     }
 }

@@ -2,7 +2,10 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Worker.Audit;
 using Worker.Hosting;
+using Worker.IntegrationTests.Audit;
 using Worker.Simulator;
 using Worker.Simulator.Calls;
 
@@ -27,6 +30,8 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // The worker refuses a database whose audit schema is behind: migrate first, as ops/test.sh does.
+        await AuditDatabase.MigrateAsync(TestEnvironment.Postgres);
         Simulator = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]);
         await Simulator.StartAsync();
         Sim = Simulator.Services.GetRequiredService<SimulatorState>();
@@ -34,6 +39,7 @@ public sealed class PipelineFixture : IAsyncLifetime
 
         Worker = WorkerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(
             WorkerSettings(sim)));
+        await AuditSchema.EnsureCurrentAsync(Worker.Services.GetRequiredService<NpgsqlDataSource>());
         await Worker.StartAsync();
         await Worker.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
 
@@ -55,6 +61,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Chains:default:0:MaxDelay"] = "00:00:00.200",
         ["Chains:default:1:BaseDelay"] = "00:00:00.050",
         ["Chains:default:1:MaxDelay"] = "00:00:00.200",
+        // These tests share one worker: a breaker opened by one scenario must not skip providers in the next.
+        // Breaker behaviour has tests of its own.
+        ["ProviderHealth:MinimumThroughput"] = "10000",
     };
 
     public async Task DisposeAsync()

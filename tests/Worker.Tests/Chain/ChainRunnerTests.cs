@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.ProviderHealth;
 using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 
@@ -20,9 +21,15 @@ public class ChainRunnerTests
         new(Guid.NewGuid(), "conv-1", [new ChatMessage("user", "hi")], Deadline: deadline);
 
     private Task<ChainOutcome> Run(CompletionRequested request, IReadOnlyList<ChainStep> steps, params ScriptedProvider[] providers) =>
+        Run(Runner(providers), request, steps);
+
+    private Task<ChainOutcome> Run(ChainRunner runner, CompletionRequested request, IReadOnlyList<ChainStep> steps) =>
         // Task.Run: no test SynchronizationContext is captured, so continuations run inline as the clock advances.
-        _time.Drive(Task.Run(() => new ChainRunner(new FakeRegistry(providers), _time, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5))
-            .RunAsync(request, steps, CancellationToken.None)));
+        _time.Drive(Task.Run(() => runner.RunAsync(request, steps, CancellationToken.None)));
+
+    private ChainRunner Runner(ScriptedProvider[] providers, CircuitBreakers? breakers = null, RateBudgets? budgets = null) =>
+        new(new FakeRegistry(providers), breakers ?? Guards.Breakers(_time), budgets ?? Guards.Budgets(_time), _time,
+            NullLogger<ChainRunner>.Instance, new FixedRandom(0.5));
 
     [Fact]
     public async Task Healthy_primary_answers_with_one_call_and_no_fallback()
@@ -224,7 +231,7 @@ public class ChainRunnerTests
     public async Task Shutdown_cancellation_propagates_instead_of_becoming_a_timeout()
     {
         using var shutdown = new CancellationTokenSource();
-        var runner = new ChainRunner(new FakeRegistry(new ScriptedProvider("gemini", Hang())), _time, NullLogger<ChainRunner>.Instance);
+        var runner = Runner([new ScriptedProvider("gemini", Hang())]);
 
         var run = runner.RunAsync(Request(), [Step(0, "gemini")], shutdown.Token);
         await shutdown.CancelAsync();

@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Audit;
+
+/// <summary>What the audit trail keeps of a prompt and of a response. Prompts carry PII: the default keeps only a hash.</summary>
+public enum PromptStorage
+{
+    /// <summary>The prompt (as canonical JSON) and the response text, with their hashes.</summary>
+    Full,
+
+    /// <summary>Only the SHA-256 of the prompt and of the response: enough to spot repeats, nothing to leak.</summary>
+    HashOnly,
+
+    /// <summary>Neither text nor hash.</summary>
+    None,
+}
+
+/// <summary>The <c>Audit</c> section: what is stored, and how long a write may wait for PostgreSQL.</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    /// <summary><c>Full</c>, <c>HashOnly</c> (default) or <c>None</c> (env Audit__PromptStorage).</summary>
+    public PromptStorage PromptStorage { get; set; } = PromptStorage.HashOnly;
+
+    /// <summary>
+    /// How long one audit write is retried while PostgreSQL is unreachable, with exponential backoff, before the
+    /// message is given up (not acknowledged: MassTransit moves it to the <c>_error</c> queue).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan WriteRetryFor { get; set; } = TimeSpan.FromMinutes(2);
+}

@@ -1,0 +1,124 @@
+namespace Worker.Audit;
+
+/// <summary>The lifecycle of a request row. Stored as the lower-case name.</summary>
+public static class RequestStatus
+{
+    public const string Received = "received";
+    public const string InProgress = "in_progress";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Parked = "parked";
+    public const string Replayed = "replayed";
+}
+
+/// <summary>One row per request (table <c>requests</c>); the request id is the idempotency key.</summary>
+public sealed class RequestRow
+{
+    public Guid RequestId { get; set; }
+
+    public string? ConversationId { get; set; }
+
+    public string Chain { get; set; } = "default";
+
+    public string Status { get; set; } = RequestStatus.Received;
+
+    public DateTimeOffset ReceivedAt { get; set; }
+
+    public DateTimeOffset? FirstAttemptAt { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>The provider and model that answered (or the last one tried, on failure).</summary>
+    public string? Provider { get; set; }
+
+    public string? Model { get; set; }
+
+    public bool FallbackUsed { get; set; }
+
+    /// <summary>Provider calls made for this request, across all deliveries and replays.</summary>
+    public int AttemptCount { get; set; }
+
+    public int? InputTokens { get; set; }
+
+    public int? OutputTokens { get; set; }
+
+    /// <summary>From the configured price table; null when the model has no price.</summary>
+    public decimal? EstimatedCostUsd { get; set; }
+
+    /// <summary>A FailureReasons code when the request failed.</summary>
+    public string? FailureReason { get; set; }
+
+    public string? Error { get; set; }
+
+    /// <summary>The producer's metadata, as jsonb.</summary>
+    public Dictionary<string, string>? Metadata { get; set; }
+
+    public int ReplayCount { get; set; }
+
+    /// <summary>SHA-256 (hex) of the prompt, under every storage policy but "none".</summary>
+    public string? PromptHash { get; set; }
+
+    /// <summary>The prompt as JSON, only under the "full" storage policy.</summary>
+    public string? Prompt { get; set; }
+
+    public string? ResponseHash { get; set; }
+
+    public string? Response { get; set; }
+
+    public List<AttemptRow> Attempts { get; set; } = [];
+}
+
+/// <summary>One row per provider call, or per step skipped without one (table <c>attempts</c>).</summary>
+public sealed class AttemptRow
+{
+    public long Id { get; set; }
+
+    public Guid RequestId { get; set; }
+
+    /// <summary>0 for the chain's first step.</summary>
+    public int StepIndex { get; set; }
+
+    public string Provider { get; set; } = "";
+
+    public string Model { get; set; } = "";
+
+    /// <summary>1-based per step; 0 for a skipped step.</summary>
+    public int Attempt { get; set; }
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    public DateTimeOffset EndedAt { get; set; }
+
+    public int LatencyMs { get; set; }
+
+    /// <summary>False when the step was skipped (deadline, breaker open) and no call was made.</summary>
+    public bool CallMade { get; set; }
+
+    /// <summary>ok, error or skipped.</summary>
+    public string Outcome { get; set; } = "";
+
+    /// <summary>The error class wire name (server, rate_limit, ...), null on success.</summary>
+    public string? ErrorClass { get; set; }
+
+    public int? HttpStatus { get; set; }
+
+    public int? RetryAfterMs { get; set; }
+
+    /// <summary>answered, retried, fell_back, gave_up or skipped.</summary>
+    public string Decision { get; set; } = "";
+
+    /// <summary>The wait before the next call, when the decision was retried.</summary>
+    public int? WaitMs { get; set; }
+
+    /// <summary>Why the decision was taken.</summary>
+    public string? Note { get; set; }
+
+    /// <summary>The provider's failure as safe text (never a key).</summary>
+    public string? Detail { get; set; }
+
+    public int? InputTokens { get; set; }
+
+    public int? OutputTokens { get; set; }
+
+    public decimal? CostUsd { get; set; }
+}

@@ -1,0 +1,68 @@
+using Npgsql;
+using Worker.Hosting;
+
+namespace Worker.Audit;
+
+/// <summary>
+/// The schema this build writes to. The worker never migrates: ops/migrate.sh does, explicitly, and the worker refuses
+/// to start on a database that lacks <see cref="RequiredMigration"/>.
+/// </summary>
+public static class AuditSchema
+{
+    /// <summary>The newest migration in migrations/Worker.Migrations; a unit test keeps the two equal.</summary>
+    public const string RequiredMigration = "20261121000000_InitialAudit";
+
+    /// <summary>EF's history table (default name, default schema).</summary>
+    public const string HistoryTable = "__EFMigrationsHistory";
+
+    /// <summary>Throws a <see cref="ConfigurationException"/> naming the fix when the database is unreachable or behind.</summary>
+    public static async Task EnsureCurrentAsync(NpgsqlDataSource database, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<string> applied;
+        try
+        {
+            applied = await AppliedMigrationsAsync(database, cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new ConfigurationException(
+                $"PostgreSQL ({Describe(database)}) could not be asked for the audit schema: {e.Message}. " +
+                "Check ConnectionStrings:Postgres (env ConnectionStrings__Postgres) and that the server is up.");
+        }
+
+        if (!applied.Contains(RequiredMigration, StringComparer.Ordinal))
+        {
+            throw new ConfigurationException(
+                $"The database schema is behind: applied {(applied.Count > 0 ? applied[^1] : "none")}, required {RequiredMigration} " +
+                $"({Describe(database)}). Apply it with ops/migrate.sh (or have a DBA run migrations/sql/audit-idempotent.sql).");
+        }
+    }
+
+    /// <summary>The applied migration ids, oldest first; empty when the history table does not exist yet.</summary>
+    public static async Task<IReadOnlyList<string>> AppliedMigrationsAsync(NpgsqlDataSource database, CancellationToken cancellationToken = default)
+    {
+        await using var command = database.CreateCommand($"""SELECT "MigrationId" FROM "{HistoryTable}" ORDER BY "MigrationId" """);
+        try
+        {
+            var applied = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetString(0));
+            }
+
+            return applied;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Where the database is, without the password.</summary>
+    private static string Describe(NpgsqlDataSource database)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        return $"Host={builder.Host};Port={builder.Port};Database={builder.Database};Username={builder.Username}";
+    }
+}

@@ -1,0 +1,86 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Worker.Audit;
+
+/// <summary>An audit write could not be committed within <see cref="AuditOptions.WriteRetryFor"/>.</summary>
+public sealed class AuditUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Retries one audit write while PostgreSQL is unreachable, inside the consumer: the chain outcome stays in memory,
+/// so a database blip never makes the worker call (and pay) a provider again. Exponential backoff on the injected
+/// clock, bounded by <see cref="AuditOptions.WriteRetryFor"/>, and the consume token ends it at shutdown.
+/// Errors PostgreSQL will repeat (a constraint, a bad value) are not retried.
+/// </summary>
+public sealed class AuditWriteRetry(IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditWriteRetry> logger)
+{
+    internal static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(250);
+    internal static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
+
+    /// <param name="write">What is written, for the logs: "start" or "outcome".</param>
+    /// <exception cref="AuditUnavailableException">PostgreSQL stayed unreachable for the whole bound.</exception>
+    public async Task<T> RunAsync<T>(string write, Guid requestId, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    {
+        var bound = options.Value.WriteRetryFor;
+        var started = time.GetTimestamp();
+        var delay = FirstDelay;
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                var result = await attempt(cancellationToken);
+                if (tries > 1)
+                {
+                    Log.WriteRecovered(logger, requestId, write, tries);
+                }
+
+                return result;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsTransient(e))
+            {
+                var elapsed = time.GetElapsedTime(started);
+                if (elapsed + delay > bound)
+                {
+                    Log.WriteGaveUp(logger, e, requestId, write, (long)elapsed.TotalMilliseconds);
+                    throw new AuditUnavailableException(
+                        $"The audit {write} row of request {requestId} could not be written for {elapsed.TotalSeconds:0} s (Audit:WriteRetryFor {bound}): {e.Message}", e);
+                }
+
+                Log.WriteRetrying(logger, requestId, write, e.Message, (long)delay.TotalMilliseconds, (long)elapsed.TotalMilliseconds, (long)bound.TotalMilliseconds);
+                await Task.Delay(delay, time, cancellationToken);
+                delay = delay * 2 < MaxDelay ? delay * 2 : MaxDelay;
+            }
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                // Shutdown: a cancellation, whatever the broken connection threw, so the message is requeued.
+                throw new OperationCanceledException($"The audit {write} write was cancelled", e, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.WriteFailed(logger, e, requestId, write, e.Message);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Connection refused or lost, server shutting down or starting up, out of resources, timeouts.</summary>
+    public static bool IsTransient(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case PostgresException pg:
+                    // 08: connection exception; 53: insufficient resources; 57P: shutdown, crash, cannot connect now.
+                    return pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || pg.SqlState.StartsWith("53", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal);
+                case NpgsqlException { IsTransient: true }:
+                case TimeoutException or IOException or SocketException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+}

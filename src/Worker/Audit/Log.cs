@@ -1,0 +1,34 @@
+namespace Worker.Audit;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: audit {Write} write failed ({Error}); retrying in {DelayMs} ms, {ElapsedMs} ms spent of {BoundMs} ms")]
+    public static partial void WriteRetrying(ILogger logger, Guid requestId, string write, string error, long delayMs, long elapsedMs, long boundMs);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information,
+        Message = "Request {RequestId}: audit {Write} write succeeded on try {Tries}")]
+    public static partial void WriteRecovered(ILogger logger, Guid requestId, string write, int tries);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Error,
+        Message = "Request {RequestId}: audit {Write} write failed for {ElapsedMs} ms, giving up; the message is not acknowledged")]
+    public static partial void WriteGaveUp(ILogger logger, Exception exception, Guid requestId, string write, long elapsedMs);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Error,
+        Message = "Request {RequestId}: outcome NOT recorded: {Status} ({FailureReason}) by {Provider}/{Model} after {Calls} provider call(s), " +
+                  "{InputTokens} input and {OutputTokens} output tokens, estimated {CostUsd} USD. The message goes to the error queue unacknowledged")]
+    public static partial void OutcomeNotRecorded(ILogger logger, Guid requestId, string status, string? failureReason, string? provider, string? model,
+        int calls, int? inputTokens, int? outputTokens, decimal? costUsd);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning,
+        Message = "Request {RequestId} already has a {Status} audit row: a duplicate delivery, processed again")]
+    public static partial void AlreadyCompleted(ILogger logger, Guid requestId, string status);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Information,
+        Message = "Request {RequestId}: the outcome had already been committed by an earlier try of the same write")]
+    public static partial void OutcomeAlreadyRecorded(ILogger logger, Guid requestId);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: audit {Write} write failed and is not retried: {Error}")]
+    public static partial void WriteFailed(ILogger logger, Exception exception, Guid requestId, string write, string error);
+}

@@ -1,0 +1,147 @@
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+
+namespace Worker.Ops;
+
+/// <summary>Reads of the audit tables for the ops API, in plain SQL over the snake_case schema.</summary>
+public sealed class RequestsQuery(NpgsqlDataSource dataSource)
+{
+    private const string RequestColumns = """
+        request_id, conversation_id, chain, status, received_at, first_attempt_at, completed_at, provider, model,
+        fallback_used, attempt_count, input_tokens, output_tokens, estimated_cost_usd, failure_reason, error,
+        replay_count, metadata::text AS metadata, prompt_hash, response_hash
+        """;
+
+    /// <summary>Newest first. Only the filters given go into the statement, so each one can use its index.</summary>
+    public async Task<IReadOnlyList<RequestView>> ListAsync(RequestFilter filter, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand();
+        var where = new List<string>();
+        if (filter.Status is not null)
+        {
+            where.Add("status = @status");
+            command.Parameters.AddWithValue("status", filter.Status);
+        }
+
+        if (filter.Provider is not null)
+        {
+            where.Add("provider = @provider");
+            command.Parameters.AddWithValue("provider", filter.Provider);
+        }
+
+        if (filter.Since is { } since)
+        {
+            where.Add("received_at >= @since");
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("since", since.ToUniversalTime()));
+        }
+
+        var sql = new StringBuilder($"SELECT {RequestColumns} FROM requests");
+        if (where.Count > 0)
+            sql.Append(" WHERE ").AppendJoin(" AND ", where);
+        sql.Append(" ORDER BY received_at DESC, request_id DESC LIMIT @limit");
+        command.Parameters.AddWithValue("limit", filter.Limit);
+        command.CommandText = sql.ToString();
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<RequestView>();
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(ReadRequest(reader));
+        return rows;
+    }
+
+    /// <summary>The request and its timeline in one round trip; null when the id is unknown.</summary>
+    public async Task<RequestDetail?> GetAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT {RequestColumns}, prompt, response FROM requests WHERE request_id = $1")
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = requestId } },
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            SELECT step_index, provider, model, attempt, started_at, ended_at, latency_ms, call_made, outcome, error_class,
+                   http_status, retry_after_ms, decision, wait_ms, note, detail, input_tokens, output_tokens, cost_usd
+            FROM attempts
+            WHERE request_id = $1
+            ORDER BY started_at, id
+            """)
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = requestId } },
+        });
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+
+        var request = ReadRequest(reader);
+        var prompt = Text(reader, "prompt");
+        var response = Text(reader, "response");
+
+        await reader.NextResultAsync(cancellationToken);
+        var attempts = new List<AttemptView>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            attempts.Add(new AttemptView(
+                Step: Value<int>(reader, "step_index"),
+                Provider: reader.GetString(reader.GetOrdinal("provider")),
+                Model: reader.GetString(reader.GetOrdinal("model")),
+                Attempt: Value<int>(reader, "attempt"),
+                StartedAt: Value<DateTimeOffset>(reader, "started_at"),
+                EndedAt: Value<DateTimeOffset>(reader, "ended_at"),
+                LatencyMs: Value<int>(reader, "latency_ms"),
+                CallMade: Value<bool>(reader, "call_made"),
+                Outcome: reader.GetString(reader.GetOrdinal("outcome")),
+                ErrorClass: Text(reader, "error_class"),
+                HttpStatus: Nullable<int>(reader, "http_status"),
+                RetryAfterMs: Nullable<int>(reader, "retry_after_ms"),
+                Decision: reader.GetString(reader.GetOrdinal("decision")),
+                WaitMs: Nullable<int>(reader, "wait_ms"),
+                Note: Text(reader, "note"),
+                Detail: Text(reader, "detail"),
+                Tokens: TokenCounts.Of(Nullable<int>(reader, "input_tokens"), Nullable<int>(reader, "output_tokens")),
+                CostUsd: Nullable<decimal>(reader, "cost_usd")));
+        }
+
+        return new RequestDetail(request, prompt, response, attempts);
+    }
+
+    private static RequestView ReadRequest(NpgsqlDataReader reader)
+    {
+        var metadata = Text(reader, "metadata");
+        return new RequestView(
+            RequestId: Value<Guid>(reader, "request_id"),
+            ConversationId: Text(reader, "conversation_id"),
+            Chain: reader.GetString(reader.GetOrdinal("chain")),
+            Status: reader.GetString(reader.GetOrdinal("status")),
+            ReceivedAt: Value<DateTimeOffset>(reader, "received_at"),
+            FirstAttemptAt: Nullable<DateTimeOffset>(reader, "first_attempt_at"),
+            CompletedAt: Nullable<DateTimeOffset>(reader, "completed_at"),
+            Provider: Text(reader, "provider"),
+            Model: Text(reader, "model"),
+            FallbackUsed: Value<bool>(reader, "fallback_used"),
+            AttemptCount: Value<int>(reader, "attempt_count"),
+            Tokens: TokenCounts.Of(Nullable<int>(reader, "input_tokens"), Nullable<int>(reader, "output_tokens")),
+            EstimatedCostUsd: Nullable<decimal>(reader, "estimated_cost_usd"),
+            FailureReason: Text(reader, "failure_reason"),
+            Error: Text(reader, "error"),
+            ReplayCount: Value<int>(reader, "replay_count"),
+            Metadata: metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
+            PromptHash: Text(reader, "prompt_hash"),
+            ResponseHash: Text(reader, "response_hash"));
+    }
+
+    private static T Value<T>(NpgsqlDataReader reader, string column) => reader.GetFieldValue<T>(reader.GetOrdinal(column));
+
+    private static T? Nullable<T>(NpgsqlDataReader reader, string column)
+        where T : struct
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<T>(ordinal);
+    }
+
+    private static string? Text(NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    }
+}

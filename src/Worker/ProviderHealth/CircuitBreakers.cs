@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Worker.Chain;
+using Worker.Providers;
+
+namespace Worker.ProviderHealth;
+
+/// <summary>
+/// One Polly circuit breaker per provider and model. Live calls run through it and open it when a provider keeps
+/// failing; pings isolate it (held open) after repeated failures and close it on success, so traffic returns to the
+/// primary without a live request having to risk it. While a breaker is open the chain skips that step at once.
+/// </summary>
+public sealed class CircuitBreakers(IOptions<ProviderHealthOptions> options, TimeProvider time, ILogger<CircuitBreakers> logger)
+{
+    private readonly ConcurrentDictionary<(string Provider, string Model), Breaker> _breakers = new();
+
+    /// <summary>Failures that say the provider itself is unwell. Rate limits (paced separately), blocked content and
+    /// invalid requests say nothing about its health.</summary>
+    public static bool CountsAgainstProvider(ErrorClass errorClass) =>
+        errorClass is ErrorClass.Server or ErrorClass.Network or ErrorClass.Timeout or ErrorClass.BadOutput or ErrorClass.Auth;
+
+    /// <summary>Runs <paramref name="call"/> through the breaker; null when the breaker refused (open or isolated).</summary>
+    public async Task<ProviderResult?> ExecuteAsync(string provider, string model, Func<CancellationToken, Task<ProviderResult>> call, CancellationToken cancellationToken)
+    {
+        var breaker = Get(provider, model);
+        try
+        {
+            var result = await breaker.Pipeline.ExecuteAsync(async ct => await call(ct), cancellationToken);
+            if (result is ProviderFailure { Class: ErrorClass.Auth })
+            {
+                // A rejected key stays rejected: hold the breaker open until configuration changes or a ping succeeds.
+                await IsolateAsync(provider, model, "authentication failed");
+            }
+
+            return result;
+        }
+        catch (BrokenCircuitException)
+        {
+            return null;
+        }
+    }
+
+    public CircuitState StateOf(string provider, string model) => Get(provider, model).State.CircuitState;
+
+    /// <summary>Every breaker created so far, for the ops view.</summary>
+    public IEnumerable<(string Provider, string Model, CircuitState State)> All() =>
+        _breakers.Select(b => (b.Key.Provider, b.Key.Model, b.Value.State.CircuitState));
+
+    /// <summary>A ping succeeded: close the breaker (if it was not already) so the next request goes to this provider.</summary>
+    public async Task PingSucceededAsync(string provider, string model)
+    {
+        var breaker = Get(provider, model);
+        Interlocked.Exchange(ref breaker.ConsecutivePingFailures, 0);
+        if (breaker.State.CircuitState != CircuitState.Closed)
+        {
+            await breaker.Control.CloseAsync();
+            Log.BreakerClosedByPing(logger, provider, model);
+        }
+    }
+
+    /// <summary>A ping failed: after enough of them in a row (or at once for a rejected key), hold the breaker open.</summary>
+    public async Task PingFailedAsync(string provider, string model, ErrorClass errorClass)
+    {
+        var breaker = Get(provider, model);
+        var failures = Interlocked.Increment(ref breaker.ConsecutivePingFailures);
+        if (errorClass == ErrorClass.Auth || failures >= options.Value.PingFailuresToIsolate)
+        {
+            await IsolateAsync(provider, model, $"{failures} ping(s) failed ({errorClass.ToWireName()})");
+        }
+    }
+
+    private async Task IsolateAsync(string provider, string model, string why)
+    {
+        var breaker = Get(provider, model);
+        if (breaker.State.CircuitState != CircuitState.Isolated)
+        {
+            await breaker.Control.IsolateAsync();
+            Log.BreakerIsolated(logger, provider, model, why);
+        }
+    }
+
+    private Breaker Get(string provider, string model) => _breakers.GetOrAdd((provider, model), key => Create(key.Provider, key.Model));
+
+    private Breaker Create(string provider, string model)
+    {
+        var settings = options.Value;
+        var control = new CircuitBreakerManualControl();
+        var state = new CircuitBreakerStateProvider();
+        var pipeline = new ResiliencePipelineBuilder<ProviderResult> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderResult>
+            {
+                FailureRatio = settings.FailureRatio,
+                MinimumThroughput = settings.MinimumThroughput,
+                SamplingDuration = settings.SamplingDuration,
+                BreakDuration = settings.BreakDuration,
+                ManualControl = control,
+                StateProvider = state,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is ProviderFailure f && CountsAgainstProvider(f.Class)),
+                OnOpened = args =>
+                {
+                    Log.BreakerOpened(logger, provider, model, args.BreakDuration.TotalSeconds, args.IsManual);
+                    return ValueTask.CompletedTask;
+                },
+                OnHalfOpened = _ =>
+                {
+                    Log.BreakerHalfOpen(logger, provider, model);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    Log.BreakerClosed(logger, provider, model);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        return new Breaker(pipeline, control, state);
+    }
+
+    private sealed class Breaker(ResiliencePipeline<ProviderResult> pipeline, CircuitBreakerManualControl control, CircuitBreakerStateProvider state)
+    {
+        public int ConsecutivePingFailures;
+
+        public ResiliencePipeline<ProviderResult> Pipeline { get; } = pipeline;
+
+        public CircuitBreakerManualControl Control { get; } = control;
+
+        public CircuitBreakerStateProvider State { get; } = state;
+    }
+}

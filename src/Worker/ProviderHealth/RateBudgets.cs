@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Options;
+
+namespace Worker.ProviderHealth;
+
+/// <summary>What the pacer says about a call that is about to be made.</summary>
+/// <param name="Wait">When refused: how long until the budget has room.</param>
+/// <param name="WorthWaiting">When refused: the wait is within the provider's MaxWait, so wait rather than move on.</param>
+public readonly record struct PaceDecision(bool Allowed, TimeSpan Wait, bool WorthWaiting, string? Reason)
+{
+    public static PaceDecision Go => new(true, TimeSpan.Zero, false, null);
+}
+
+/// <summary>
+/// Per-provider request and token budgets over a rolling minute, enforced before calling, so the chain moves on
+/// instead of collecting 429s. A 429 closes the provider's budget until its Retry-After has passed.
+/// </summary>
+public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider time)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan DefaultBackOff = TimeSpan.FromSeconds(5);
+    private readonly Dictionary<string, Budget> _budgets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Lock _gate = new();
+
+    /// <summary>Reserves one call and its estimated tokens, or says how long until there is room.</summary>
+    public PaceDecision TryAcquire(string provider, int estimatedTokens)
+    {
+        options.Value.TryGetValue(provider, out var limits);
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            var budget = BudgetFor(provider);
+            budget.Expire(now - Window);
+
+            if (budget.ClosedUntil > now)
+            {
+                return Refuse(limits, budget.ClosedUntil - now, $"pacing: {provider} answered 429, closed until {budget.ClosedUntil:HH:mm:ss.fff}");
+            }
+
+            if (limits is null || (limits.RequestsPerMinute == 0 && limits.TokensPerMinute == 0))
+            {
+                budget.Add(now, estimatedTokens);
+                return PaceDecision.Go;
+            }
+
+            if (limits.RequestsPerMinute > 0 && budget.Calls.Count >= limits.RequestsPerMinute)
+            {
+                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {limits.RequestsPerMinute} requests/min");
+            }
+
+            if (limits.TokensPerMinute > 0 && budget.Tokens + estimatedTokens > limits.TokensPerMinute && budget.Calls.Count > 0)
+            {
+                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {limits.TokensPerMinute} tokens/min");
+            }
+
+            budget.Add(now, estimatedTokens);
+            return PaceDecision.Go;
+        }
+    }
+
+    /// <summary>A 429 from the provider: no calls until <paramref name="retryAfter"/> has passed.</summary>
+    public void Throttled(string provider, TimeSpan? retryAfter)
+    {
+        var until = time.GetUtcNow() + (retryAfter ?? DefaultBackOff);
+        lock (_gate)
+        {
+            var budget = BudgetFor(provider);
+            if (until > budget.ClosedUntil)
+            {
+                budget.ClosedUntil = until;
+            }
+        }
+    }
+
+    /// <summary>Calls made in the last minute, for the ops view.</summary>
+    public int CallsInLastMinute(string provider)
+    {
+        lock (_gate)
+        {
+            var budget = BudgetFor(provider);
+            budget.Expire(time.GetUtcNow() - Window);
+            return budget.Calls.Count;
+        }
+    }
+
+    private static PaceDecision Refuse(PacingOptions? limits, TimeSpan wait, string reason) =>
+        new(false, wait, limits is not null && wait <= limits.MaxWait, reason);
+
+    private Budget BudgetFor(string provider)
+    {
+        if (!_budgets.TryGetValue(provider, out var budget))
+        {
+            _budgets[provider] = budget = new Budget();
+        }
+
+        return budget;
+    }
+
+    private sealed class Budget
+    {
+        public Queue<(DateTimeOffset At, int Tokens)> Calls { get; } = new();
+
+        public long Tokens { get; private set; }
+
+        public DateTimeOffset ClosedUntil { get; set; }
+
+        public void Add(DateTimeOffset at, int tokens)
+        {
+            Calls.Enqueue((at, tokens));
+            Tokens += tokens;
+        }
+
+        public void Expire(DateTimeOffset before)
+        {
+            while (Calls.Count > 0 && Calls.Peek().At <= before)
+            {
+                Tokens -= Calls.Dequeue().Tokens;
+            }
+        }
+    }
+}

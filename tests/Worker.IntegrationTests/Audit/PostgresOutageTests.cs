@@ -1,0 +1,110 @@
+using Npgsql;
+using Worker.Audit;
+using Worker.Contracts;
+using Worker.IntegrationTests.Infrastructure;
+using Worker.Simulator.Faults;
+
+namespace Worker.IntegrationTests.Audit;
+
+/// <summary>
+/// PostgreSQL goes away while requests are in flight and while new ones arrive. The worker keeps each chain outcome
+/// in memory and retries its audit writes, so once the database is back every request has exactly one result, a
+/// terminal row, and was paid for once.
+/// </summary>
+[Collection(PipelineCollection.Name)]
+public sealed class PostgresOutageTests(PipelineFixture fixture) : IAsyncLifetime
+{
+    private readonly PipelineFixture _f = fixture;
+    private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(TestEnvironment.Postgres);
+
+    public Task InitializeAsync()
+    {
+        _f.Sim.Clear();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Requests_in_flight_and_published_during_an_outage_each_get_one_result_and_a_terminal_row()
+    {
+        // Slow answers, so the first requests are between their two audit writes when PostgreSQL stops.
+        _f.Sim.SetProfile("gemini", new FaultProfile { LatencyMs = 1500 });
+        var inFlight = Enumerable.Range(0, 3).Select(i => TestProducer.NewRequest($"in flight {i}")).ToList();
+        var duringOutage = Enumerable.Range(0, 3).Select(i => TestProducer.NewRequest($"during outage {i}")).ToList();
+
+        await Bounded(async () =>
+        {
+            foreach (var request in inFlight)
+            {
+                await _f.Producer.PublishAsync(request);
+            }
+
+            await WaitForInProgressAsync(inFlight);
+            await PostgresService.StopAsync();
+            try
+            {
+                foreach (var request in duringOutage)
+                {
+                    await _f.Producer.PublishAsync(request);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(4));
+            }
+            finally
+            {
+                await PostgresService.StartAsync();
+            }
+
+            foreach (var request in inFlight.Concat(duringOutage))
+            {
+                Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
+            }
+        });
+
+        // The restart broke this test's idle connections too. A duplicate result would come right behind the first one.
+        _db.Clear();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        foreach (var request in inFlight.Concat(duringOutage))
+        {
+            Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
+            var row = await AuditDatabase.FindAsync(_db, request.RequestId);
+            Assert.NotNull(row);
+            Assert.Equal(RequestStatus.Succeeded, row.Status);
+            Assert.Equal(1, row.AttemptCount);
+            Assert.Single(row.Attempts);
+        }
+
+        // Paid once each: one gemini call per request, none repeated because of the database.
+        Assert.Equal(6, _f.Sim.GetCounters("gemini").Total);
+    }
+
+    private async Task WaitForInProgressAsync(IEnumerable<CompletionRequested> requests)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var request in requests)
+        {
+            while ((await AuditDatabase.FindAsync(_db, request.RequestId))?.Status != RequestStatus.InProgress)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+            }
+        }
+    }
+
+    /// <summary>The whole scenario within three minutes; PostgreSQL is restarted whatever happens.</summary>
+    private static async Task Bounded(Func<Task> scenario)
+    {
+        try
+        {
+            await scenario().WaitAsync(TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            await PostgresService.StartAsync();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        _f.Sim.Clear();
+        await _db.DisposeAsync();
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Worker.Audit;
+using Worker.Tests.Fakes;
+
+namespace Worker.Tests.Audit;
+
+public class AuditWriteRetryTests
+{
+    private readonly ManualTimeProvider _time = new();
+
+    private AuditWriteRetry Retry(TimeSpan? bound = null) => new(
+        Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), _time, NullLogger<AuditWriteRetry>.Instance);
+
+    private static NpgsqlException ConnectionRefused() =>
+        new("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));
+
+    private Task<T> Run<T>(AuditWriteRetry retry, Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken = default) =>
+        _time.Drive(Task.Run(() => retry.RunAsync("outcome", Guid.NewGuid(), write, cancellationToken)));
+
+    [Fact]
+    public async Task Outage_is_waited_out_with_exponential_backoff()
+    {
+        var tries = 0;
+        var started = _time.GetUtcNow();
+
+        var result = await Run(Retry(), _ => ++tries < 4 ? throw ConnectionRefused() : Task.FromResult("written"));
+
+        Assert.Equal("written", result);
+        Assert.Equal(4, tries);
+        // 250 ms, 500 ms, 1 s.
+        Assert.Equal(TimeSpan.FromMilliseconds(1750), _time.GetUtcNow() - started);
+    }
+
+    [Fact]
+    public async Task Outage_longer_than_the_bound_gives_up_within_the_bound()
+    {
+        var tries = 0;
+        var started = _time.GetUtcNow();
+
+        var e = await Assert.ThrowsAsync<AuditUnavailableException>(() =>
+            Run<int>(Retry(TimeSpan.FromSeconds(30)), _ => { tries++; throw ConnectionRefused(); }));
+
+        Assert.InRange(_time.GetUtcNow() - started, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
+        // 0.25 + 0.5 + 1 + 2 + 4 + 8 + 10 = 25.75 s: eight tries, the next wait would pass the bound.
+        Assert.Equal(8, tries);
+        Assert.Contains("Audit:WriteRetryFor", e.Message);
+        Assert.IsType<NpgsqlException>(e.InnerException);
+    }
+
+    [Fact]
+    public async Task Server_shutting_down_is_transient()
+    {
+        var tries = 0;
+
+        await Run(Retry(), _ => ++tries == 1
+            ? throw new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL", PostgresErrorCodes.AdminShutdown)
+            : Task.FromResult(0));
+
+        Assert.Equal(2, tries);
+    }
+
+    [Fact]
+    public async Task Errors_postgres_would_repeat_are_not_retried()
+    {
+        var tries = 0;
+
+        await Assert.ThrowsAsync<PostgresException>(() => Run<int>(Retry(), _ =>
+        {
+            tries++;
+            throw new PostgresException("value too long for type character varying(32)", "ERROR", "ERROR", PostgresErrorCodes.StringDataRightTruncation);
+        }));
+
+        Assert.Equal(1, tries);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_the_wait()
+    {
+        using var stop = new CancellationTokenSource();
+        var tries = 0;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run<int>(Retry(), _ =>
+        {
+            if (++tries == 2)
+            {
+                stop.Cancel();
+            }
+
+            throw ConnectionRefused();
+        }, stop.Token));
+
+        Assert.Equal(2, tries);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EF_wrapped_connection_failures_are_transient(bool wrapped)
+    {
+        Exception e = ConnectionRefused();
+        if (wrapped)
+        {
+            e = new InvalidOperationException("An exception has been raised that is likely due to a transient failure.", e);
+        }
+
+        Assert.True(AuditWriteRetry.IsTransient(e));
+    }
+}
