@@ -16,6 +16,14 @@ export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:
 export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Database=llm_worker;Username=$PG_USER;Password=$PG_PASSWORD}"
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://127.0.0.1:8080}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The ops routes are off without a token. For a local run, make one up for this session only (never written to disk).
+if [ -z "${OPS_API_KEY:-}" ]; then
+  OPS_API_KEY="local-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export OPS_API_KEY
+  generated_ops_key=true
+else
+  generated_ops_key=false
+fi
 
 log "Building (Release)"
 dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo -clp:NoSummary >/dev/null || dotnet build "$REPO_ROOT/Worker.sln" -c Release -v quiet -nologo
@@ -66,6 +74,16 @@ log "Worker ready: $(curl -fsS "$ASPNETCORE_URLS/health/ready")"
 
 log "Running the demo producer (src/Worker.SampleProducer)"
 dotnet "$(bin Worker.SampleProducer)" "${demo_args[@]}"
+
+ops() { curl -fsS -H "Authorization: Bearer $OPS_API_KEY" "$ASPNETCORE_URLS$1"; }
+log "What the audit trail says (ops API, see ops/worker.http):"
+echo "GET /requests?limit=3"
+ops "/requests?limit=3" | head -c 1500; echo
+echo "GET /metrics/providers?window=1h"
+ops "/metrics/providers?window=1h" | head -c 2500; echo
+if $generated_ops_key; then
+  log "Ops token for this session: export OPS_API_KEY=$OPS_API_KEY (set your own OPS_API_KEY to choose it)"
+fi
 
 if $wait_after_demo; then
   log "The worker keeps running. Publish your own: dotnet run --project src/Worker.SampleProducer -- \"your prompt\". Ctrl+C stops everything."
