@@ -58,6 +58,12 @@ if [ ${#simulated[@]} -gt 0 ]; then
   pids+=($!); echo $! >"$RUN_DIR/simulator.pid"
   wait_for "the simulator" 30 curl -fsS "$SIM_URL/_sim/targets"
   [ "${simulated[0]}" = gemini ] && demo_args+=(--simulator "$SIM_URL")
+  # The demo's outage scenario waits for a health ping to bring traffic back to Gemini. With every provider simulated
+  # no real provider is paid for it, so ping every 10 s instead of the default 30 s (unless set already).
+  if [ ${#simulated[@]} -eq 2 ] && [ -z "${ProviderHealth__PingInterval:-}" ]; then
+    export ProviderHealth__PingInterval=00:00:10
+    log "Simulator only: health pings every 10 s for this demo (ProviderHealth__PingInterval; the default is 30 s)."
+  fi
 fi
 
 log "Starting the worker on $ASPNETCORE_URLS (log: .run/worker.log)"
@@ -81,6 +87,16 @@ echo "GET /requests?limit=3"
 ops "/requests?limit=3" | head -c 1500; echo
 echo "GET /metrics/providers?window=1h"
 ops "/metrics/providers?window=1h" | head -c 2500; echo
+echo "GET /providers"
+ops "/providers" | head -c 2500; echo
+if [ ${#simulated[@]} -gt 0 ]; then
+  # The demo's last scenario parked a request while both providers were down; they are healthy again now.
+  export WORKER_URL="$ASPNETCORE_URLS"
+  log "Parked requests, grouped by cause (ops/ops.sh dead-letters groups):"
+  bash "$REPO_ROOT/ops/ops.sh" dead-letters groups
+  log "Replaying them now that the providers are back (ops/ops.sh dead-letters replay --all):"
+  bash "$REPO_ROOT/ops/ops.sh" dead-letters replay --all
+fi
 if $generated_ops_key; then
   log "Ops token for this session: export OPS_API_KEY=$OPS_API_KEY (set your own OPS_API_KEY to choose it)"
 fi

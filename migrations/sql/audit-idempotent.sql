@@ -115,3 +115,257 @@ BEGIN
     END IF;
 END $EF$;
 COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE TABLE provider_pings (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        provider character varying(128) NOT NULL,
+        model character varying(128) NOT NULL,
+        slot bigint NOT NULL,
+        pinged_at timestamp with time zone NOT NULL,
+        latency_ms integer NOT NULL,
+        outcome character varying(16) NOT NULL,
+        error_class character varying(32),
+        http_status integer,
+        detail text,
+        instance character varying(128) NOT NULL,
+        CONSTRAINT "PK_provider_pings" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE TABLE provider_health_slots (
+        job character varying(300) NOT NULL,
+        slot bigint NOT NULL,
+        claimed_by character varying(128) NOT NULL,
+        claimed_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_provider_health_slots" PRIMARY KEY (job, slot)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE TABLE breaker_events (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        provider character varying(128) NOT NULL,
+        model character varying(128) NOT NULL,
+        transition character varying(16) NOT NULL,
+        at timestamp with time zone NOT NULL,
+        instance character varying(128) NOT NULL,
+        CONSTRAINT "PK_breaker_events" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE TABLE provider_alerts (
+        id uuid NOT NULL,
+        rule character varying(64) NOT NULL,
+        provider character varying(128) NOT NULL,
+        model character varying(128) NOT NULL,
+        raised_at timestamp with time zone NOT NULL,
+        resolved_at timestamp with time zone,
+        detail text NOT NULL,
+        CONSTRAINT "PK_provider_alerts" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_provider_pings_provider_model_pinged_at ON provider_pings (provider, model, pinged_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_provider_pings_pinged_at ON provider_pings (pinged_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_provider_health_slots_claimed_at ON provider_health_slots (claimed_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_breaker_events_provider_model_at ON breaker_events (provider, model, at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_breaker_events_at ON breaker_events (at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE UNIQUE INDEX ux_provider_alerts_open ON provider_alerts (rule, provider, model) WHERE resolved_at IS NULL;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    CREATE INDEX ix_provider_alerts_raised_at ON provider_alerts (raised_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261121010000_ProviderHealth', '10.0.0');
+    END IF;
+END $EF$;
+COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    ALTER TABLE requests ADD result jsonb;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE TABLE dead_letters (
+        id uuid NOT NULL,
+        request_id uuid,
+        source character varying(16) NOT NULL,
+        status character varying(16) NOT NULL,
+        reason character varying(64) NOT NULL,
+        error_class character varying(32),
+        provider character varying(128),
+        chain character varying(128),
+        exception_type character varying(256),
+        group_key character varying(16) NOT NULL,
+        error text,
+        stack_trace text,
+        message jsonb,
+        body text,
+        content_type character varying(128),
+        headers jsonb,
+        faulted_at timestamp with time zone,
+        first_parked_at timestamp with time zone NOT NULL,
+        last_parked_at timestamp with time zone NOT NULL,
+        park_count integer NOT NULL,
+        resolved_at timestamp with time zone,
+        resolved_by character varying(128),
+        operation_id uuid,
+        CONSTRAINT "PK_dead_letters" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE TABLE dead_letter_operations (
+        id uuid NOT NULL,
+        kind character varying(16) NOT NULL,
+        status character varying(16) NOT NULL,
+        requested_by character varying(128) NOT NULL,
+        requested_at timestamp with time zone NOT NULL,
+        selection jsonb NOT NULL,
+        redirect_chain character varying(128),
+        total integer NOT NULL,
+        done integer NOT NULL,
+        skipped integer NOT NULL,
+        started_at timestamp with time zone,
+        finished_at timestamp with time zone,
+        CONSTRAINT "PK_dead_letter_operations" PRIMARY KEY (id)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE TABLE dead_letter_operation_items (
+        operation_id uuid NOT NULL,
+        dead_letter_id uuid NOT NULL,
+        position integer NOT NULL,
+        state character varying(16) NOT NULL,
+        done_at timestamp with time zone,
+        note text,
+        CONSTRAINT "PK_dead_letter_operation_items" PRIMARY KEY (operation_id, dead_letter_id),
+        CONSTRAINT fk_dead_letter_operation_items_dead_letter_id FOREIGN KEY (dead_letter_id) REFERENCES dead_letters (id) ON DELETE CASCADE,
+        CONSTRAINT fk_dead_letter_operation_items_operation_id FOREIGN KEY (operation_id) REFERENCES dead_letter_operations (id) ON DELETE CASCADE
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letter_operation_items_dead_letter_id ON dead_letter_operation_items (dead_letter_id);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letter_operation_items_operation_state_position ON dead_letter_operation_items (operation_id, state, position);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letter_operations_status_requested_at ON dead_letter_operations (status, requested_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letters_group_key_status ON dead_letters (group_key, status);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letters_request_id ON dead_letters (request_id);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    CREATE INDEX ix_dead_letters_status_last_parked_at ON dead_letters (status, last_parked_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261121020000_DeadLetters', '10.0.0');
+    END IF;
+END $EF$;
+COMMIT;

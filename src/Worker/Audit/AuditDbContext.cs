@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
+using Worker.DeadLetters;
+using Worker.ProviderHealth;
 
 namespace Worker.Audit;
 
@@ -10,7 +12,7 @@ namespace Worker.Audit;
 /// <para>
 /// Changing the model: EF's design-time package (dotnet ef) cannot be restored here, so write the migration by hand,
 /// as <c>migrations/Worker.Migrations/&lt;yyyyMMddHHmmss&gt;_&lt;Name&gt;.cs</c> with <c>[DbContext(typeof(AuditDbContext))]</c>
-/// and <c>[Migration("&lt;id&gt;")]</c>; set <see cref="AuditSchema.RequiredMigration"/> to its id; regenerate the DBA
+/// and <c>[Migration("&lt;id&gt;")]</c>; add its id to <see cref="AuditSchema.RequiredMigrations"/>; regenerate the DBA
 /// script with <c>ops/migrate.sh script</c>. tests/Worker.Tests/Audit/MigrationTests fails, printing the SQL the
 /// model needs, until the migrations build exactly this model.
 /// </para>
@@ -31,6 +33,10 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
     public DbSet<RequestRow> Requests => Set<RequestRow>();
 
     public DbSet<AttemptRow> Attempts => Set<AttemptRow>();
+
+    public DbSet<DeadLetterRow> DeadLetters => Set<DeadLetterRow>();
+
+    public DbSet<DeadLetterOperationRow> DeadLetterOperations => Set<DeadLetterOperationRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -62,6 +68,8 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
             e.Property(r => r.Prompt).HasColumnName("prompt");
             e.Property(r => r.ResponseHash).HasColumnName("response_hash").HasMaxLength(64);
             e.Property(r => r.Response).HasColumnName("response");
+            // The CompletionSucceeded/CompletionFailed as published: a redelivery or replay of a finished request re-publishes it.
+            e.Property(r => r.Result).HasColumnName("result").HasColumnType("jsonb");
             e.HasMany(r => r.Attempts).WithOne().HasForeignKey(a => a.RequestId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(r => r.ReceivedAt).HasDatabaseName("ix_requests_received_at");
             e.HasIndex(r => new { r.Status, r.ReceivedAt }).HasDatabaseName("ix_requests_status_received_at");
@@ -96,5 +104,8 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
             e.HasIndex(a => new { a.Provider, a.Model, a.StartedAt }).HasDatabaseName("ix_attempts_provider_model_started_at");
             e.HasIndex(a => a.StartedAt).HasDatabaseName("ix_attempts_started_at");
         });
+
+        DeadLetterModel.Build(modelBuilder);
+        ProviderHealthModel.Configure(modelBuilder);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.DeadLetters;
 using Worker.Messaging;
 
 namespace Worker.Audit;
@@ -25,14 +26,19 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
     }
 
     /// <summary>The outcome row with its attempt rows (in <see cref="RequestRow.Attempts"/>), in the chain's order.</summary>
+    /// <param name="result">The result to be published, kept in <see cref="RequestRow.Result"/>; a dead-lettered failure makes the row <c>parked</c>.</param>
     /// <remarks><see cref="RequestRow.AttemptCount"/> holds this delivery's calls; the write adds it to earlier deliveries'.</remarks>
-    public RequestRow Completed(CompletionRequested request, DateTimeOffset receivedAt, ChainOutcome outcome, DateTimeOffset completedAt)
+    public RequestRow Completed(CompletionRequested request, DateTimeOffset receivedAt, ChainOutcome outcome, DateTimeOffset completedAt,
+        object? result = null)
     {
         var row = Base(request, receivedAt, storePrompt: true, storeMetadata: true);
         row.Attempts = [.. outcome.Attempts.Select(a => Attempt(request.RequestId, a))];
         var calls = outcome.Attempts.Where(a => a.CallMade).ToList();
 
-        row.Status = outcome.Succeeded ? RequestStatus.Succeeded : RequestStatus.Failed;
+        row.Status = outcome.Succeeded ? RequestStatus.Succeeded
+            : result is CompletionFailed { DeadLettered: true } ? RequestStatus.Parked
+            : RequestStatus.Failed;
+        row.Result = result is null ? null : StoredJson.Result(result);
         row.FirstAttemptAt = calls.Count > 0 ? Micro(calls[0].StartedAt) : null;
         row.CompletedAt = Micro(completedAt);
         // The answering step; on failure the last one called, so "failed on openai" is one column away.
@@ -60,15 +66,45 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
     }
 
     /// <summary>The terminal row of a request the validator refused: failed, <c>invalid_request</c>, no attempt.</summary>
-    public RequestRow Rejected(CompletionRequested request, string problem, DateTimeOffset receivedAt, DateTimeOffset completedAt)
+    public RequestRow Rejected(CompletionRequested request, string problem, DateTimeOffset receivedAt, DateTimeOffset completedAt,
+        CompletionFailed? result = null)
     {
         // What made the request invalid may be its size: the prompt text and metadata are kept only within the limits.
         var row = Base(request, receivedAt, storePrompt: PromptFits(request), storeMetadata: MetadataFits(request));
         row.Status = RequestStatus.Failed;
+        row.Result = result is null ? null : StoredJson.Result(result);
         row.CompletedAt = Micro(completedAt);
         row.FailureReason = FailureReasons.InvalidRequest;
         row.Error = AuditText.Clean(problem);
         return row;
+    }
+
+    /// <summary>
+    /// The dead letter of a <c>parked</c> outcome row: the full request (what a replay sends, whatever the prompt storage
+    /// policy), and its cause: the reason, the last error class and provider, the chain.
+    /// </summary>
+    public static DeadLetterRow Parked(CompletionRequested request, RequestRow row)
+    {
+        var lastFailure = row.Attempts.LastOrDefault(a => a.ErrorClass is not null);
+        var provider = row.Provider ?? row.Attempts.LastOrDefault()?.Provider;
+        var reason = row.FailureReason ?? FailureReasons.ProvidersExhausted;
+        return new DeadLetterRow
+        {
+            Id = row.RequestId,
+            RequestId = row.RequestId,
+            Source = DeadLetterSource.Chain,
+            Status = DeadLetterStatus.Parked,
+            Reason = reason,
+            ErrorClass = lastFailure?.ErrorClass,
+            Provider = provider,
+            Chain = row.Chain,
+            GroupKey = DeadLetterGroups.Key(reason, lastFailure?.ErrorClass, provider, row.Chain, null),
+            Error = row.Error,
+            Message = StoredJson.Request(request),
+            FirstParkedAt = row.CompletedAt ?? row.ReceivedAt,
+            LastParkedAt = row.CompletedAt ?? row.ReceivedAt,
+            ParkCount = 1,
+        };
     }
 
     private RequestRow Base(CompletionRequested request, DateTimeOffset receivedAt, bool storePrompt, bool storeMetadata)

@@ -65,6 +65,9 @@ public sealed class RequestRow
 
     public string? Response { get; set; }
 
+    /// <summary>The result message as published (JSON), once the request is terminal. Holds the answer text (PII).</summary>
+    public string? Result { get; set; }
+
     public List<AttemptRow> Attempts { get; set; } = [];
 }
 

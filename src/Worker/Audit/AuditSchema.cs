@@ -5,12 +5,20 @@ namespace Worker.Audit;
 
 /// <summary>
 /// The schema this build writes to. The worker never migrates: ops/migrate.sh does, explicitly, and the worker refuses
-/// to start on a database that lacks <see cref="RequiredMigration"/>.
+/// to start on a database that lacks any of <see cref="RequiredMigrations"/>.
 /// </summary>
 public static class AuditSchema
 {
-    /// <summary>The newest migration in migrations/Worker.Migrations; a unit test keeps the two equal.</summary>
-    public const string RequiredMigration = "20261121000000_InitialAudit";
+    /// <summary>Every migration this build needs, oldest first; a unit test keeps the list equal to migrations/Worker.Migrations.</summary>
+    public static readonly IReadOnlyList<string> RequiredMigrations =
+    [
+        "20261121000000_InitialAudit",
+        "20261121010000_ProviderHealth",
+        "20261121020000_DeadLetters",
+    ];
+
+    /// <summary>The newest migration this build needs.</summary>
+    public static string RequiredMigration => RequiredMigrations[^1];
 
     /// <summary>EF's history table (default name, default schema).</summary>
     public const string HistoryTable = "__EFMigrationsHistory";
@@ -30,10 +38,12 @@ public static class AuditSchema
                 "Check ConnectionStrings:Postgres (env ConnectionStrings__Postgres) and that the server is up.");
         }
 
-        if (!applied.Contains(RequiredMigration, StringComparer.Ordinal))
+        // Every one, not only the newest: a database migrated before an older-numbered migration existed lacks it.
+        var missing = RequiredMigrations.Where(m => !applied.Contains(m, StringComparer.Ordinal)).ToList();
+        if (missing.Count > 0)
         {
             throw new ConfigurationException(
-                $"The database schema is behind: applied {(applied.Count > 0 ? applied[^1] : "none")}, required {RequiredMigration} " +
+                $"The database schema is behind: applied {(applied.Count > 0 ? applied[^1] : "none")}, required {RequiredMigration}, missing {string.Join(", ", missing)} " +
                 $"({Describe(database)}). Apply it with ops/migrate.sh (or have a DBA run migrations/sql/audit-idempotent.sql).");
         }
     }

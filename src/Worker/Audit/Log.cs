@@ -20,10 +20,6 @@ internal static partial class Log
     public static partial void OutcomeNotRecorded(ILogger logger, Guid requestId, string status, string? failureReason, string? provider, string? model,
         int calls, int? inputTokens, int? outputTokens, decimal? costUsd);
 
-    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning,
-        Message = "Request {RequestId} already has a {Status} audit row: a duplicate delivery, processed again")]
-    public static partial void AlreadyCompleted(ILogger logger, Guid requestId, string status);
-
     [LoggerMessage(EventId = 1405, Level = LogLevel.Information,
         Message = "Request {RequestId}: the outcome had already been committed by an earlier try of the same write")]
     public static partial void OutcomeAlreadyRecorded(ILogger logger, Guid requestId);

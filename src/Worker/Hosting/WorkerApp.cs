@@ -1,5 +1,6 @@
 using Worker.Audit;
 using Worker.Chain;
+using Worker.DeadLetters;
 using Worker.Health;
 using Worker.Messaging;
 using Worker.Ops;
@@ -37,10 +38,12 @@ public static class WorkerApp
         builder.Services.AddWorkerHealth();
         builder.Services.AddOpsApi(builder.Configuration);
         builder.Services.AddRetention();
+        builder.Services.AddDeadLetters(builder.Configuration);
 
         var app = builder.Build();
         app.MapWorkerHealth();
         app.MapOpsApi();
+        app.MapDeadLetters();
         return app;
     }
 }

@@ -12,29 +12,30 @@ public static class Results
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
             outcome.FallbackUsed, outcome.CallCount, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now);
 
-    public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now) =>
-        new(request.RequestId, request.ConversationId, reason, error, attempts, DeadLettered: false, request.Metadata, now);
+    /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
+    public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now,
+        bool deadLettered = false) =>
+        new(request.RequestId, request.ConversationId, reason, error, attempts, deadLettered, request.Metadata, now);
 
     /// <summary>
     /// Publishes with the mandatory flag: if no queue is bound to the result's exchange yet, RabbitMQ returns the
     /// message and the publish throws, instead of confirming and silently dropping it. The request message is then
     /// not acknowledged as done. The message id is derived from the request id, so consumers can drop duplicates.
     /// </summary>
-    public static Task PublishAsync<T>(ConsumeContext context, T result) where T : class
+    /// <remarks>Takes the result as <see cref="object"/> (a stored one is only known at run time) and publishes it as its own type.</remarks>
+    public static Task PublishAsync(ConsumeContext context, object result) => result switch
     {
-        var requestId = result switch
-        {
-            CompletionSucceeded s => s.RequestId,
-            CompletionFailed f => f.RequestId,
-            _ => throw new ArgumentException($"{typeof(T).Name} is not a result message", nameof(result)),
-        };
+        CompletionSucceeded s => PublishAsync(context, s, s.RequestId),
+        CompletionFailed f => PublishAsync(context, f, f.RequestId),
+        _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
+    };
 
-        return context.Publish(result, publish =>
+    private static Task PublishAsync<T>(ConsumeContext context, T result, Guid requestId) where T : class =>
+        context.Publish(result, publish =>
         {
             publish.Mandatory = true;
             publish.MessageId = ResultMessageId(requestId);
         }, context.CancellationToken);
-    }
 
     /// <summary>The same request id always yields the same result message id (a name-based, SHA-256 derived GUID).</summary>
     public static Guid ResultMessageId(Guid requestId)

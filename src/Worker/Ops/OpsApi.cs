@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Worker.Metrics;
+using Worker.ProviderHealth;
 
 namespace Worker.Ops;
 
@@ -40,6 +41,7 @@ public static class OpsApi
         ops.MapGet("/requests/{requestId}", GetRequestAsync);
         ops.MapGet("/requests", ListRequestsAsync);
         ops.MapGet("/metrics/providers", GetProviderMetricsAsync);
+        ops.MapGet("/providers", ProvidersEndpoint.GetAsync);
         return app;
     }
 

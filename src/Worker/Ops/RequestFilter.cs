@@ -1,6 +1,5 @@
 using System.Globalization;
 using Worker.Audit;
-using Worker.Metrics;
 
 namespace Worker.Ops;
 
@@ -37,12 +36,10 @@ public sealed record RequestFilter(string? Status, string? Provider, DateTimeOff
         DateTimeOffset? from = null;
         if (!string.IsNullOrEmpty(since))
         {
-            if (MetricsWindow.TryParse(since, out var window))
-                from = now - window;
-            else if (DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
-                from = instant.ToUniversalTime();
+            if (TimeBound.TryParse(since, now, out var instant))
+                from = instant;
             else
-                errors["since"] = [$"must be an ISO 8601 time (e.g. 2026-11-21T09:00:00Z) or a window: {MetricsWindow.Help}."];
+                errors["since"] = [$"must be {TimeBound.Help}."];
         }
 
         var take = DefaultLimit;

@@ -74,32 +74,32 @@ public sealed class RequestsQuery(NpgsqlDataSource dataSource)
             return null;
 
         var request = ReadRequest(reader);
-        var prompt = Text(reader, "prompt");
-        var response = Text(reader, "response");
+        var prompt = reader.Text("prompt");
+        var response = reader.Text("response");
 
         await reader.NextResultAsync(cancellationToken);
         var attempts = new List<AttemptView>();
         while (await reader.ReadAsync(cancellationToken))
         {
             attempts.Add(new AttemptView(
-                Step: Value<int>(reader, "step_index"),
+                Step: reader.Value<int>("step_index"),
                 Provider: reader.GetString(reader.GetOrdinal("provider")),
                 Model: reader.GetString(reader.GetOrdinal("model")),
-                Attempt: Value<int>(reader, "attempt"),
-                StartedAt: Value<DateTimeOffset>(reader, "started_at"),
-                EndedAt: Value<DateTimeOffset>(reader, "ended_at"),
-                LatencyMs: Value<int>(reader, "latency_ms"),
-                CallMade: Value<bool>(reader, "call_made"),
+                Attempt: reader.Value<int>("attempt"),
+                StartedAt: reader.Value<DateTimeOffset>("started_at"),
+                EndedAt: reader.Value<DateTimeOffset>("ended_at"),
+                LatencyMs: reader.Value<int>("latency_ms"),
+                CallMade: reader.Value<bool>("call_made"),
                 Outcome: reader.GetString(reader.GetOrdinal("outcome")),
-                ErrorClass: Text(reader, "error_class"),
-                HttpStatus: Nullable<int>(reader, "http_status"),
-                RetryAfterMs: Nullable<int>(reader, "retry_after_ms"),
+                ErrorClass: reader.Text("error_class"),
+                HttpStatus: reader.Nullable<int>("http_status"),
+                RetryAfterMs: reader.Nullable<int>("retry_after_ms"),
                 Decision: reader.GetString(reader.GetOrdinal("decision")),
-                WaitMs: Nullable<int>(reader, "wait_ms"),
-                Note: Text(reader, "note"),
-                Detail: Text(reader, "detail"),
-                Tokens: TokenCounts.Of(Nullable<int>(reader, "input_tokens"), Nullable<int>(reader, "output_tokens")),
-                CostUsd: Nullable<decimal>(reader, "cost_usd")));
+                WaitMs: reader.Nullable<int>("wait_ms"),
+                Note: reader.Text("note"),
+                Detail: reader.Text("detail"),
+                Tokens: TokenCounts.Of(reader.Nullable<int>("input_tokens"), reader.Nullable<int>("output_tokens")),
+                CostUsd: reader.Nullable<decimal>("cost_usd")));
         }
 
         return new RequestDetail(request, prompt, response, attempts);
@@ -107,41 +107,26 @@ public sealed class RequestsQuery(NpgsqlDataSource dataSource)
 
     private static RequestView ReadRequest(NpgsqlDataReader reader)
     {
-        var metadata = Text(reader, "metadata");
+        var metadata = reader.Text("metadata");
         return new RequestView(
-            RequestId: Value<Guid>(reader, "request_id"),
-            ConversationId: Text(reader, "conversation_id"),
+            RequestId: reader.Value<Guid>("request_id"),
+            ConversationId: reader.Text("conversation_id"),
             Chain: reader.GetString(reader.GetOrdinal("chain")),
             Status: reader.GetString(reader.GetOrdinal("status")),
-            ReceivedAt: Value<DateTimeOffset>(reader, "received_at"),
-            FirstAttemptAt: Nullable<DateTimeOffset>(reader, "first_attempt_at"),
-            CompletedAt: Nullable<DateTimeOffset>(reader, "completed_at"),
-            Provider: Text(reader, "provider"),
-            Model: Text(reader, "model"),
-            FallbackUsed: Value<bool>(reader, "fallback_used"),
-            AttemptCount: Value<int>(reader, "attempt_count"),
-            Tokens: TokenCounts.Of(Nullable<int>(reader, "input_tokens"), Nullable<int>(reader, "output_tokens")),
-            EstimatedCostUsd: Nullable<decimal>(reader, "estimated_cost_usd"),
-            FailureReason: Text(reader, "failure_reason"),
-            Error: Text(reader, "error"),
-            ReplayCount: Value<int>(reader, "replay_count"),
+            ReceivedAt: reader.Value<DateTimeOffset>("received_at"),
+            FirstAttemptAt: reader.Nullable<DateTimeOffset>("first_attempt_at"),
+            CompletedAt: reader.Nullable<DateTimeOffset>("completed_at"),
+            Provider: reader.Text("provider"),
+            Model: reader.Text("model"),
+            FallbackUsed: reader.Value<bool>("fallback_used"),
+            AttemptCount: reader.Value<int>("attempt_count"),
+            Tokens: TokenCounts.Of(reader.Nullable<int>("input_tokens"), reader.Nullable<int>("output_tokens")),
+            EstimatedCostUsd: reader.Nullable<decimal>("estimated_cost_usd"),
+            FailureReason: reader.Text("failure_reason"),
+            Error: reader.Text("error"),
+            ReplayCount: reader.Value<int>("replay_count"),
             Metadata: metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
-            PromptHash: Text(reader, "prompt_hash"),
-            ResponseHash: Text(reader, "response_hash"));
-    }
-
-    private static T Value<T>(NpgsqlDataReader reader, string column) => reader.GetFieldValue<T>(reader.GetOrdinal(column));
-
-    private static T? Nullable<T>(NpgsqlDataReader reader, string column)
-        where T : struct
-    {
-        var ordinal = reader.GetOrdinal(column);
-        return reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<T>(ordinal);
-    }
-
-    private static string? Text(NpgsqlDataReader reader, string column)
-    {
-        var ordinal = reader.GetOrdinal(column);
-        return reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+            PromptHash: reader.Text("prompt_hash"),
+            ResponseHash: reader.Text("response_hash"));
     }
 }

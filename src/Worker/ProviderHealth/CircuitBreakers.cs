@@ -11,8 +11,13 @@ namespace Worker.ProviderHealth;
 /// One Polly circuit breaker per provider and model. Live calls run through it and open it when a provider keeps
 /// failing; pings isolate it (held open) after repeated failures and close it on success, so traffic returns to the
 /// primary without a live request having to risk it. While a breaker is open the chain skips that step at once.
+/// Openings and closings go to <paramref name="events"/> (table breaker_events), where flapping is counted.
 /// </summary>
-public sealed class CircuitBreakers(IOptions<ProviderHealthOptions> options, TimeProvider time, ILogger<CircuitBreakers> logger)
+public sealed class CircuitBreakers(
+    IOptions<ProviderHealthOptions> options,
+    TimeProvider time,
+    ILogger<CircuitBreakers> logger,
+    BreakerEventLog? events = null)
 {
     private readonly ConcurrentDictionary<(string Provider, string Model), Breaker> _breakers = new();
 
@@ -43,6 +48,16 @@ public sealed class CircuitBreakers(IOptions<ProviderHealthOptions> options, Tim
     }
 
     public CircuitState StateOf(string provider, string model) => Get(provider, model).State.CircuitState;
+
+    /// <summary>The breaker's state, and since when it has been open (open, isolated or half-open) if it is.</summary>
+    public (CircuitState State, DateTimeOffset? OpenSince) StatusOf(string provider, string model)
+    {
+        var breaker = Get(provider, model);
+        lock (breaker)
+        {
+            return (breaker.State.CircuitState, breaker.OpenSince);
+        }
+    }
 
     /// <summary>Every breaker created so far, for the ops view.</summary>
     public IEnumerable<(string Provider, string Model, CircuitState State)> All() =>
@@ -86,21 +101,23 @@ public sealed class CircuitBreakers(IOptions<ProviderHealthOptions> options, Tim
     private Breaker Create(string provider, string model)
     {
         var settings = options.Value;
-        var control = new CircuitBreakerManualControl();
-        var state = new CircuitBreakerStateProvider();
-        var pipeline = new ResiliencePipelineBuilder<ProviderResult> { TimeProvider = time }
+        var breaker = new Breaker(new CircuitBreakerManualControl(), new CircuitBreakerStateProvider());
+        breaker.Pipeline = new ResiliencePipelineBuilder<ProviderResult> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderResult>
             {
                 FailureRatio = settings.FailureRatio,
                 MinimumThroughput = settings.MinimumThroughput,
                 SamplingDuration = settings.SamplingDuration,
                 BreakDuration = settings.BreakDuration,
-                ManualControl = control,
-                StateProvider = state,
+                ManualControl = breaker.Control,
+                StateProvider = breaker.State,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is ProviderFailure f && CountsAgainstProvider(f.Class)),
                 OnOpened = args =>
                 {
-                    Log.BreakerOpened(logger, provider, model, args.BreakDuration.TotalSeconds, args.IsManual);
+                    // An isolation is logged by IsolateAsync, with its reason (its break duration is "forever").
+                    if (!args.IsManual)
+                        Log.BreakerOpened(logger, provider, model, args.BreakDuration.TotalSeconds, args.IsManual);
+                    Transition(breaker, provider, model, opened: true, args.IsManual);
                     return ValueTask.CompletedTask;
                 },
                 OnHalfOpened = _ =>
@@ -111,21 +128,41 @@ public sealed class CircuitBreakers(IOptions<ProviderHealthOptions> options, Tim
                 OnClosed = _ =>
                 {
                     Log.BreakerClosed(logger, provider, model);
+                    Transition(breaker, provider, model, opened: false, manual: false);
                     return ValueTask.CompletedTask;
                 },
             })
             .Build();
-        return new Breaker(pipeline, control, state);
+        return breaker;
     }
 
-    private sealed class Breaker(ResiliencePipeline<ProviderResult> pipeline, CircuitBreakerManualControl control, CircuitBreakerStateProvider state)
+    /// <summary>
+    /// Records a change between closed and open. Isolating an already open breaker, or a failed half-open probe
+    /// re-opening it, is the same outage: not another opening.
+    /// </summary>
+    private void Transition(Breaker breaker, string provider, string model, bool opened, bool manual)
+    {
+        lock (breaker)
+        {
+            if (opened == breaker.OpenSince.HasValue)
+                return;
+            breaker.OpenSince = opened ? time.GetUtcNow() : null;
+        }
+
+        events?.Record(provider, model, !opened ? BreakerTransition.Closed : manual ? BreakerTransition.Isolated : BreakerTransition.Opened);
+    }
+
+    private sealed class Breaker(CircuitBreakerManualControl control, CircuitBreakerStateProvider state)
     {
         public int ConsecutivePingFailures;
 
-        public ResiliencePipeline<ProviderResult> Pipeline { get; } = pipeline;
+        public ResiliencePipeline<ProviderResult> Pipeline { get; set; } = ResiliencePipeline<ProviderResult>.Empty;
 
         public CircuitBreakerManualControl Control { get; } = control;
 
         public CircuitBreakerStateProvider State { get; } = state;
+
+        /// <summary>Guarded by the instance's lock.</summary>
+        public DateTimeOffset? OpenSince { get; set; }
     }
 }

@@ -16,4 +16,42 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model} closed by a successful ping")]
     public static partial void BreakerClosedByPing(ILogger logger, string provider, string model);
+
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Debug, Message = "Ping {Provider}/{Model}: up in {LatencyMs} ms ({ErrorClass})")]
+    public static partial void PingUp(ILogger logger, string provider, string model, int latencyMs, string? errorClass);
+
+    [LoggerMessage(EventId = 1506, Level = LogLevel.Warning,
+        Message = "Ping {Provider}/{Model}: {Outcome} ({ErrorClass}, HTTP {HttpStatus}) after {LatencyMs} ms: {Detail}")]
+    public static partial void PingNotUp(ILogger logger, string provider, string model, string outcome, string? errorClass, int? httpStatus, int latencyMs, string? detail);
+
+    [LoggerMessage(EventId = 1507, Level = LogLevel.Debug, Message = "Ping {Provider}/{Model}: slot {Slot} taken by another instance")]
+    public static partial void PingTakenElsewhere(ILogger logger, string provider, string model, long slot);
+
+    [LoggerMessage(EventId = 1508, Level = LogLevel.Debug, Message = "Ping {Provider}/{Model} skipped: the pacing budget is spent")]
+    public static partial void PingSkippedPacing(ILogger logger, string provider, string model);
+
+    [LoggerMessage(EventId = 1509, Level = LogLevel.Debug, Message = "Applied {Count} ping(s) of other instances to the breakers")]
+    public static partial void PingsSynced(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1510, Level = LogLevel.Warning, Message = "ALERT {Rule} raised for {Provider}/{Model}: {Detail} (alert {AlertId})")]
+    public static partial void AlertRaised(ILogger logger, string rule, string provider, string model, string detail, Guid alertId);
+
+    [LoggerMessage(EventId = 1511, Level = LogLevel.Information, Message = "ALERT {Rule} resolved for {Provider}/{Model} after {Duration} (alert {AlertId})")]
+    public static partial void AlertResolved(ILogger logger, string rule, string provider, string model, TimeSpan duration, Guid alertId);
+
+    [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "Provider health job {Job} failed; the next firing tries again")]
+    public static partial void JobFailed(ILogger logger, Exception exception, string job);
+
+    [LoggerMessage(EventId = 1513, Level = LogLevel.Information,
+        Message = "Pinging {Count} provider/model pair(s) every {Seconds} s, once per cluster: {Pairs}; at most {UsdPerDay} USD/day at list prices")]
+    public static partial void PingsScheduled(ILogger logger, int count, double seconds, string pairs, decimal? usdPerDay);
+
+    [LoggerMessage(EventId = 1514, Level = LogLevel.Information, Message = "Health pings are off (ProviderHealth:PingInterval = 0): open breakers recover through half-open requests")]
+    public static partial void PingsOff(ILogger logger);
+
+    [LoggerMessage(EventId = 1515, Level = LogLevel.Warning, Message = "{Count} breaker event(s) could not be stored")]
+    public static partial void BreakerEventsLost(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 1516, Level = LogLevel.Debug, Message = "Provider health history: deleted {Rows} row(s) ({Days} days kept)")]
+    public static partial void HistoryPruned(ILogger logger, long rows, int days);
 }

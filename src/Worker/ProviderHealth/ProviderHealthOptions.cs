@@ -1,8 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Worker.ProviderHealth;
 
-/// <summary>The <c>ProviderHealth</c> section: circuit breakers, pings and health states.</summary>
+/// <summary>The <c>ProviderHealth</c> section: circuit breakers, pings, health states and alerts.</summary>
 public sealed class ProviderHealthOptions
 {
     public const string Section = "ProviderHealth";
@@ -26,6 +27,125 @@ public sealed class ProviderHealthOptions
     /// <summary>Consecutive failed pings that hold a breaker open until a ping succeeds.</summary>
     [Range(1, 100)]
     public int PingFailuresToIsolate { get; set; } = 2;
+
+    /// <summary>How often each provider and model of the configured chains is pinged, once per cluster. 0 turns pings off.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait for a ping's answer; at most <see cref="PingInterval"/>.</summary>
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Output budget of a ping ("ping" in, at most this many tokens out): the cost of one ping.</summary>
+    [Range(1, 1024)]
+    public int PingMaxOutputTokens { get; set; } = 16;
+
+    /// <summary>How often each instance reads the cluster's new pings into its own breakers. 0 turns the sync off.</summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the alert rules are evaluated, once per cluster. 0 turns alerts off.</summary>
+    public TimeSpan AlertInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>This instance's name in ping, slot and breaker rows. Default: host name and process id.</summary>
+    public string InstanceName { get; set; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    /// <summary>Days pings, breaker events and resolved alerts are kept. 0 keeps them forever.</summary>
+    [Range(0, 36_500)]
+    public int HistoryDays { get; set; } = 30;
+
+    /// <summary>How live traffic and pings turn into a health state.</summary>
+    public HealthStateOptions States { get; set; } = new();
+
+    /// <summary>When an alert is raised.</summary>
+    public AlertOptions Alerts { get; set; } = new();
+}
+
+/// <summary>The <c>ProviderHealth:States</c> section.</summary>
+public sealed class HealthStateOptions
+{
+    /// <summary>The recent window error rates and latencies are measured over (states and alerts alike).</summary>
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Calls in <see cref="Window"/> below which error rate and latency say nothing.</summary>
+    public int MinCalls { get; set; } = 4;
+
+    /// <summary>Error rate (0..1) at or above which a provider is critical.</summary>
+    public double CriticalErrorRate { get; set; } = 0.5;
+
+    /// <summary>Error rate (0..1) at or above which a provider is degraded.</summary>
+    public double DegradedErrorRate { get; set; } = 0.1;
+
+    /// <summary>Degraded when the window's p95 latency exceeds this multiple of the baseline p95.</summary>
+    public double DegradedLatencyFactor { get; set; } = 3.0;
+
+    /// <summary>The baseline's look-back (the recent window excluded).</summary>
+    public TimeSpan BaselineWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Successful calls the baseline needs before latency is compared with it.</summary>
+    public int MinBaselineCalls { get; set; } = 20;
+}
+
+/// <summary>The <c>ProviderHealth:Alerts</c> section.</summary>
+public sealed class AlertOptions
+{
+    /// <summary><c>provider_offline</c>: offline for longer than this.</summary>
+    public TimeSpan OfflineFor { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Calls (or first-step requests, for the fallback rate) in the window below which rates do not alert.</summary>
+    public int MinCalls { get; set; } = 10;
+
+    /// <summary><c>error_rate</c>: error rate above this (0..1).</summary>
+    public double ErrorRate { get; set; } = 0.1;
+
+    /// <summary><c>latency</c>: p95 above this multiple of the baseline p95.</summary>
+    public double LatencyFactor { get; set; } = 5.0;
+
+    /// <summary><c>fallback_rate</c>: share of first-step requests answered by a later step above this (0..1).</summary>
+    public double FallbackRate { get; set; } = 0.1;
+
+    /// <summary><c>breaker_flapping</c>: this many breaker opens on one instance within <see cref="FlappingWindow"/>.</summary>
+    public int FlappingOpens { get; set; } = 3;
+
+    /// <summary>The look-back of <see cref="FlappingOpens"/>.</summary>
+    public TimeSpan FlappingWindow { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>Checks what data annotations cannot: "0 means off" intervals, nested sections, and how knobs relate.</summary>
+public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHealthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProviderHealthOptions o)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string key, string problem)
+        {
+            if (!ok)
+                errors.Add($"ProviderHealth:{key} {problem} (env ProviderHealth__{key.Replace(":", "__", StringComparison.Ordinal)})");
+        }
+
+        var s = o.States;
+        var a = o.Alerts;
+        Check(IsOffOrAtLeast(o.PingInterval, TimeSpan.FromSeconds(1)), "PingInterval", $"must be 0 (off) or at least 1 s, was {o.PingInterval}");
+        Check(o.PingTimeout > TimeSpan.Zero && (o.PingInterval == TimeSpan.Zero || o.PingTimeout <= o.PingInterval), "PingTimeout",
+            $"must be positive and not longer than PingInterval, was {o.PingTimeout}");
+        Check(IsOffOrAtLeast(o.SyncInterval, TimeSpan.FromMilliseconds(100)), "SyncInterval", $"must be 0 (off) or at least 100 ms, was {o.SyncInterval}");
+        Check(IsOffOrAtLeast(o.AlertInterval, TimeSpan.FromSeconds(1)), "AlertInterval", $"must be 0 (off) or at least 1 s, was {o.AlertInterval}");
+        Check(!string.IsNullOrWhiteSpace(o.InstanceName) && o.InstanceName.Length <= 128, "InstanceName", "must be 1 to 128 characters");
+        Check(s.Window >= TimeSpan.FromSeconds(10), "States:Window", $"must be at least 10 s, was {s.Window}");
+        Check(s.BaselineWindow > s.Window, "States:BaselineWindow", $"must be longer than States:Window, was {s.BaselineWindow}");
+        Check(s.MinCalls >= 1, "States:MinCalls", $"must be at least 1, was {s.MinCalls}");
+        Check(s.MinBaselineCalls >= 1, "States:MinBaselineCalls", $"must be at least 1, was {s.MinBaselineCalls}");
+        Check(s.DegradedErrorRate is > 0 and <= 1 && s.CriticalErrorRate is > 0 and <= 1 && s.DegradedErrorRate <= s.CriticalErrorRate,
+            "States:DegradedErrorRate", $"and States:CriticalErrorRate must be in (0, 1] with degraded <= critical, were {s.DegradedErrorRate} and {s.CriticalErrorRate}");
+        Check(s.DegradedLatencyFactor > 1, "States:DegradedLatencyFactor", $"must be above 1, was {s.DegradedLatencyFactor}");
+        Check(a.OfflineFor >= TimeSpan.Zero, "Alerts:OfflineFor", $"must not be negative, was {a.OfflineFor}");
+        Check(a.MinCalls >= 1, "Alerts:MinCalls", $"must be at least 1, was {a.MinCalls}");
+        Check(a.ErrorRate is >= 0 and < 1, "Alerts:ErrorRate", $"must be in [0, 1), was {a.ErrorRate}");
+        Check(a.FallbackRate is >= 0 and < 1, "Alerts:FallbackRate", $"must be in [0, 1), was {a.FallbackRate}");
+        Check(a.LatencyFactor > 1, "Alerts:LatencyFactor", $"must be above 1, was {a.LatencyFactor}");
+        Check(a.FlappingOpens >= 2, "Alerts:FlappingOpens", $"must be at least 2, was {a.FlappingOpens}");
+        Check(a.FlappingWindow > TimeSpan.Zero, "Alerts:FlappingWindow", $"must be positive, was {a.FlappingWindow}");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsOffOrAtLeast(TimeSpan value, TimeSpan minimum) => value == TimeSpan.Zero || value >= minimum;
 }
 
 /// <summary>One entry of the <c>Pacing</c> section, e.g. <c>Pacing__gemini__RequestsPerMinute=15</c>.</summary>

@@ -1,16 +1,47 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Quartz;
+
 namespace Worker.ProviderHealth;
 
 public static class ProviderHealthServiceCollectionExtensions
 {
-    /// <summary>Circuit breakers per provider and model, and pacing budgets per provider.</summary>
+    /// <summary>
+    /// Circuit breakers per provider and model, pacing budgets per provider, and their upkeep on the app's Quartz
+    /// scheduler: pings once per cluster, the sync of pings into every instance's breakers, alerts once per cluster,
+    /// history pruning. The jobs are scheduled at start by <see cref="HealthSchedule"/>.
+    /// </summary>
     public static IServiceCollection AddProviderHealth(this IServiceCollection services)
     {
         services.AddOptions<ProviderHealthOptions>().BindConfiguration(ProviderHealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProviderHealthOptions>, ProviderHealthOptionsValidator>());
         services.AddOptions<PacingSection>().BindConfiguration(PacingSection.Section).ValidateOnStart()
             .Validate(section => section.Values.All(p => p.RequestsPerMinute >= 0 && p.TokensPerMinute >= 0 && p.MaxWait >= TimeSpan.Zero),
                 "Pacing:<provider>: RequestsPerMinute, TokensPerMinute and MaxWait must not be negative");
+        services.AddSingleton<BreakerEventLog>();
+        services.AddHostedService<BreakerEventWriter>();
         services.AddSingleton<CircuitBreakers>();
         services.AddSingleton<RateBudgets>();
+
+        services.AddSingleton<ClusterSlots>();
+        services.AddSingleton<PingSync>();
+        services.AddSingleton<ProviderPinger>();
+        services.AddSingleton<HealthFiguresQuery>();
+        services.AddSingleton<HealthHistory>();
+        // Scoped: it publishes through the scope's IPublishEndpoint (a Quartz firing and an HTTP request each have a scope).
+        services.AddScoped<ProviderAlerts>();
+
+        // The one Quartz scheduler of the app (in-memory store) is shared: AddQuartz and AddQuartzHostedService add to
+        // the default scheduler and its single hosted service, whichever feature calls them first (Retention does too).
+        services.AddQuartz(q =>
+        {
+            q.AddJobType<ProviderPingJob>();
+            q.AddJobType<PingSyncJob>();
+            q.AddJobType<ProviderAlertsJob>();
+            q.AddJobType<HealthHistoryJob>();
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<HealthSchedule>();
         return services;
     }
 }

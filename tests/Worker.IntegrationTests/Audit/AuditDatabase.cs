@@ -48,19 +48,23 @@ public static class AuditDatabase
         await drop.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Columns, indexes and constraints of the audit tables, one line each, as PostgreSQL describes them.</summary>
+    /// <summary>
+    /// Columns, indexes and constraints of every audit table (all of schema public but EF's history table), one line
+    /// each, as PostgreSQL describes them.
+    /// </summary>
     public static async Task<List<string>> DescribeAsync(string connectionString)
     {
         const string sql = """
             SELECT format('column %s.%s %s(%s,%s,%s) null=%s default=%s identity=%s', table_name, column_name, data_type,
                           character_maximum_length, numeric_precision, numeric_scale, is_nullable, column_default, identity_generation)
-            FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('requests', 'attempts')
+            FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '__EFMigrationsHistory'
             UNION ALL
             SELECT format('index %s: %s', indexname, indexdef)
-            FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('requests', 'attempts')
+            FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '__EFMigrationsHistory'
             UNION ALL
             SELECT format('constraint %s: %s', conname, pg_get_constraintdef(oid))
-            FROM pg_constraint WHERE conrelid IN ('public.requests'::regclass, 'public.attempts'::regclass)
+            FROM pg_constraint
+            WHERE conrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname <> '__EFMigrationsHistory')
             ORDER BY 1
             """;
         await using var dataSource = NpgsqlDataSource.Create(connectionString);

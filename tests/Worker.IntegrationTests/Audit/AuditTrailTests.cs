@@ -111,16 +111,17 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Exhausted_chain_is_a_failed_row_ending_with_gave_up()
+    public async Task Exhausted_chain_is_a_parked_row_ending_with_gave_up_with_its_result_stored()
     {
         _f.Sim.SetProfile("gemini", FaultProfile.AlwaysFail("503"));
         _f.Sim.SetProfile("openai", FaultProfile.AlwaysFail("502"));
         var request = TestProducer.NewRequest();
 
-        await _f.Producer.RequestAsync<CompletionFailed>(request);
+        var result = await _f.Producer.RequestAsync<CompletionFailed>(request);
         var row = await RowAsync(request.RequestId);
 
-        Assert.Equal(RequestStatus.Failed, row.Status);
+        Assert.Equal(RequestStatus.Parked, row.Status);
+        Assert.Equal(StoredJson.Result(result), StoredJson.Result(StoredJson.ReadResult(RequestStatus.Failed, row.Result)!));
         Assert.Equal(FailureReasons.ProvidersExhausted, row.FailureReason);
         Assert.Equal(("openai", 5), (row.Provider, row.AttemptCount));
         Assert.Equal(["retried", "retried", "fell_back", "retried", "gave_up"], row.Attempts.Select(a => a.Decision));
@@ -139,17 +140,21 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
                 Decision.GaveUp, null, null, null, "HTTP 503", "no step left"),
         ]);
 
+        var result = Worker.Messaging.Results.Failed(request, FailureReasons.ProvidersExhausted, "down", 1, now.AddMilliseconds(6));
+
         var start = await audit.StartAsync(request, CancellationToken.None);
-        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), CancellationToken.None);
+        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), result, CancellationToken.None);
         // The same write again, as the retry loop does when a commit succeeded but its answer was lost.
-        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), CancellationToken.None);
+        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), result, CancellationToken.None);
         var row = await RowAsync(request.RequestId);
 
         Assert.Equal(1, row.AttemptCount);
         Assert.Single(row.Attempts);
         Assert.Equal(RequestStatus.Failed, row.Status);
         // A later delivery's start keeps the terminal status: a finished request never looks in flight again.
-        Assert.True((await audit.StartAsync(request, CancellationToken.None)).AlreadyCompleted);
+        var again = await audit.StartAsync(request, CancellationToken.None);
+        Assert.True(again.AlreadyCompleted);
+        Assert.Equal(StoredJson.Result(result), StoredJson.Result(StoredJson.ReadResult(again.Status, again.StoredResult)!));
         Assert.Equal(RequestStatus.Failed, (await RowAsync(request.RequestId)).Status);
     }
 

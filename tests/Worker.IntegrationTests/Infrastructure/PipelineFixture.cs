@@ -67,6 +67,9 @@ public sealed class PipelineFixture : IAsyncLifetime
         // These tests share one worker: a breaker opened by one scenario must not skip providers in the next.
         // Breaker behaviour has tests of its own.
         ["ProviderHealth:MinimumThroughput"] = "10000",
+        // No pings (they would add simulator calls and isolate breakers mid-scenario) and no alerts here.
+        ["ProviderHealth:PingInterval"] = "00:00:00",
+        ["ProviderHealth:AlertInterval"] = "00:00:00",
     };
 
     public async Task DisposeAsync()

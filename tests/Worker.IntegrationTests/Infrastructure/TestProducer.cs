@@ -16,6 +16,7 @@ public sealed class TestProducer : IAsyncDisposable
     private readonly IBusControl _bus;
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _first = new();
     private readonly ConcurrentDictionary<Guid, int> _counts = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _all = new();
 
     private TestProducer(ServiceProvider services)
     {
@@ -67,8 +68,24 @@ public sealed class TestProducer : IAsyncDisposable
 
     public int ResultCount(Guid requestId) => _counts.GetValueOrDefault(requestId);
 
+    /// <summary>Every result received for <paramref name="requestId"/>, in arrival order.</summary>
+    public IReadOnlyList<object> Results(Guid requestId) => _all.TryGetValue(requestId, out var all) ? [.. all] : [];
+
+    /// <summary>Waits until <paramref name="count"/> results have arrived for <paramref name="requestId"/> and returns them all.</summary>
+    public async Task<IReadOnlyList<object>> WaitForResultsAsync(Guid requestId, int count)
+    {
+        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
+        while (ResultCount(requestId) < count)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+        }
+
+        return Results(requestId);
+    }
+
     private Task Record(Guid requestId, object result)
     {
+        _all.GetOrAdd(requestId, _ => new()).Enqueue(result);
         _counts.AddOrUpdate(requestId, 1, (_, n) => n + 1);
         _first.GetOrAdd(requestId, _ => NewSource()).TrySetResult(result);
         return Task.CompletedTask;

@@ -116,7 +116,7 @@ public sealed class PipelineTests(PipelineFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task Both_providers_down_fails_with_providers_exhausted()
+    public async Task Both_providers_down_fails_with_providers_exhausted_and_is_parked()
     {
         _f.Sim.SetProfile("gemini", FaultProfile.AlwaysFail("503"));
         _f.Sim.SetProfile("openai", FaultProfile.AlwaysFail("502"));
@@ -126,7 +126,8 @@ public sealed class PipelineTests(PipelineFixture fixture) : IDisposable
 
         Assert.Equal(FailureReasons.ProvidersExhausted, result.Reason);
         Assert.Equal(5, result.Attempts);
-        Assert.False(result.DeadLettered);
+        // providers_exhausted is in DeadLetters:ParkReasons by default: the producer learns the request is parked.
+        Assert.True(result.DeadLettered);
         Assert.Contains("server (HTTP 503) x3", result.Error);
         Assert.Contains("server (HTTP 502) x2", result.Error);
         Assert.Equal(3, Calls("gemini"));

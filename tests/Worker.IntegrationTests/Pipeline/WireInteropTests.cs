@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json;
+using Npgsql;
 using Worker.Contracts;
+using Worker.IntegrationTests.DeadLetters;
 using Worker.IntegrationTests.Infrastructure;
 
 namespace Worker.IntegrationTests.Pipeline;
@@ -51,19 +52,24 @@ public sealed class WireInteropTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task Undeserializable_message_goes_to_the_error_queue_with_its_reason_and_the_next_request_is_served()
+    public async Task Undeserializable_message_is_parked_from_the_error_queue_with_its_reason_and_the_next_request_is_served()
     {
         fixture.Sim.Clear();
         await using var amqp = await RawAmqp.ConnectAsync();
-        await amqp.PurgeAsync("completion-requests_error");
+        await using var db = NpgsqlDataSource.Create(TestEnvironment.Postgres);
+        var garbage = $"this is {{ not json {Guid.NewGuid():N}";
 
-        await amqp.PublishAsync(RequestExchange, "", "this is { not json", "application/vnd.masstransit+json");
+        await amqp.PublishAsync(RequestExchange, "", garbage, "application/vnd.masstransit+json");
 
-        var faulted = await amqp.GetAsync("completion-requests_error");
-        Assert.Equal("this is { not json", Encoding.UTF8.GetString(faulted.Body.Span));
-        var headers = faulted.BasicProperties.Headers!;
-        var reason = Encoding.UTF8.GetString((byte[])headers["MT-Fault-Message"]!);
-        Assert.False(string.IsNullOrWhiteSpace(reason));
+        // MassTransit moves it to completion-requests_error with its fault headers; the worker reads that queue into
+        // the dead-letter store, so it is kept (not only in a queue) with the reason.
+        var parked = await DeadLetterDb.WaitForBodyAsync(db, garbage);
+        Assert.Equal(("error_queue", "parked", "undeserializable"), (parked["source"], parked["status"], parked["reason"]));
+        Assert.Contains("Json", (string)parked["exception_type"]!);
+        Assert.False(string.IsNullOrWhiteSpace((string?)parked["error"]));
+        Assert.Equal("application/vnd.masstransit+json", parked["content_type"]);
+        Assert.Contains("MT-Fault-Message", (string)parked["headers"]!);
+        Assert.Null(parked["message"]);
         Assert.Equal(0, fixture.Sim.GetCounters().Total);
 
         var next = await fixture.Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest());

@@ -27,9 +27,8 @@ public sealed class MigrationTests : IDisposable
         var model = _context.GetService<IDesignTimeModel>().Model;
         var fromModel = _context.GetService<IMigrationsModelDiffer>().GetDifferences(null, model.GetRelationalModel());
         var migrations = _context.GetService<IMigrationsAssembly>();
-        var fromMigrations = migrations.Migrations.OrderBy(m => m.Key, StringComparer.Ordinal)
-            .SelectMany(m => migrations.CreateMigration(m.Value, _context.Database.ProviderName!).UpOperations)
-            .ToList();
+        var fromMigrations = FoldAddedColumns(migrations.Migrations.OrderBy(m => m.Key, StringComparer.Ordinal)
+            .SelectMany(m => migrations.CreateMigration(m.Value, _context.Database.ProviderName!).UpOperations));
 
         // Compared as SQL (what the database gets), one statement per operation, order aside: the integration tests
         // apply the migrations for real, which checks that the order works.
@@ -56,9 +55,9 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
-    public void The_worker_requires_the_newest_migration()
+    public void The_worker_requires_every_migration_there_is()
     {
-        Assert.Equal(AuditSchema.RequiredMigration, AuditMigrator.AllMigrations()[^1]);
+        Assert.Equal(AuditSchema.RequiredMigrations, AuditMigrator.AllMigrations());
     }
 
     [Fact]
@@ -70,6 +69,34 @@ public sealed class MigrationTests : IDisposable
 
         Assert.True(checkedIn == AuditMigrator.IdempotentScript(),
             $"{AuditMigrator.ScriptPath} differs from the migrations: regenerate it with `ops/migrate.sh script` and commit it");
+    }
+
+    /// <summary>
+    /// The model describes each table in one CREATE TABLE; a later migration that adds a column to a table created by an
+    /// earlier one is folded into that CREATE TABLE (appended, as EF orders a new property's column last).
+    /// </summary>
+    private static List<MigrationOperation> FoldAddedColumns(IEnumerable<MigrationOperation> operations)
+    {
+        var folded = new List<MigrationOperation>();
+        var tables = new Dictionary<string, CreateTableOperation>();
+        foreach (var operation in operations)
+        {
+            switch (operation)
+            {
+                case CreateTableOperation create:
+                    tables[create.Name] = create;
+                    folded.Add(create);
+                    break;
+                case AddColumnOperation add when tables.TryGetValue(add.Table, out var table):
+                    table.Columns.Add(add);
+                    break;
+                default:
+                    folded.Add(operation);
+                    break;
+            }
+        }
+
+        return folded;
     }
 
     private List<string> Sql(IReadOnlyList<MigrationOperation> operations) =>

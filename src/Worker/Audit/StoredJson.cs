@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Worker.Contracts;
+
+namespace Worker.Audit;
+
+/// <summary>
+/// Messages as the audit tables keep them in jsonb: the wire's camelCase JSON, with text cleaned first because jsonb
+/// rejects <c>\u0000</c> and lone surrogates (a producer's odd string must never make a row unwritable).
+/// </summary>
+public static class StoredJson
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    /// <summary>A request as a replay will send it.</summary>
+    public static string Request(CompletionRequested request) => JsonSerializer.Serialize(request with
+    {
+        ConversationId = AuditText.Clean(request.ConversationId),
+        Chain = AuditText.Clean(request.Chain),
+        Messages = [.. request.Messages.Select(m => new ChatMessage(AuditText.Clean(m.Role)!, AuditText.Clean(m.Content)!))],
+        Metadata = MetadataJson.Clean(request.Metadata),
+    }, Options);
+
+    /// <summary>The request in <paramref name="json"/>, or null when it is not one (no request id, no messages, not JSON).</summary>
+    public static CompletionRequested? ReadRequest(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            var request = JsonSerializer.Deserialize<CompletionRequested>(json, Options);
+            return request is { Messages: not null } && request.RequestId != Guid.Empty ? request : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A <see cref="CompletionSucceeded"/> or <see cref="CompletionFailed"/> as published.</summary>
+    public static string Result(object result) => result switch
+    {
+        CompletionSucceeded s => JsonSerializer.Serialize(s with
+        {
+            ConversationId = AuditText.Clean(s.ConversationId),
+            Text = AuditText.Clean(s.Text)!,
+            Metadata = MetadataJson.Clean(s.Metadata),
+        }, Options),
+        CompletionFailed f => JsonSerializer.Serialize(f with
+        {
+            ConversationId = AuditText.Clean(f.ConversationId),
+            Error = AuditText.Clean(f.Error)!,
+            Metadata = MetadataJson.Clean(f.Metadata),
+        }, Options),
+        _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
+    };
+
+    /// <summary>The stored result of a row in <paramref name="status"/>; null when there is none (rows written before it was kept).</summary>
+    public static object? ReadResult(string status, string? json) => json is null ? null : status switch
+    {
+        RequestStatus.Succeeded => JsonSerializer.Deserialize<CompletionSucceeded>(json, Options),
+        RequestStatus.Failed => JsonSerializer.Deserialize<CompletionFailed>(json, Options),
+        _ => null,
+    };
+}

@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using Worker.Messaging;
+
+namespace Worker.DeadLetters;
+
+/// <summary>
+/// Reads the request queue's <c>_error</c> queue into the dead-letter store, with MassTransit's fault headers and the body
+/// as text. A plain AMQP consumer (RabbitMQ.Client, which MassTransit itself runs on) rather than a MassTransit receive
+/// endpoint: what lands in <c>_error</c> is by definition what MassTransit's pipeline could not handle (a body no
+/// deserializer reads, any content type), and a MassTransit endpoint would deserialize before any handler ran and move
+/// whatever it could not read on to <c>_error_error</c>. Here bytes and headers are taken as they are.
+/// </summary>
+/// <remarks>
+/// A message is acknowledged only after its row is committed, and the insert is idempotent by message id, so nothing
+/// is lost or doubled. When PostgreSQL is away the message is handed back (nack, requeue) after a pause, which also
+/// holds back the next ones: the broker keeps them, nothing is dropped. The queue has no delivery limit.
+/// </remarks>
+public sealed class ErrorQueueIngest(
+    RabbitMqAddress broker,
+    NpgsqlDataSource dataSource,
+    IOptions<MessagingOptions> messaging,
+    TimeProvider time,
+    ILogger<ErrorQueueIngest> logger) : BackgroundService
+{
+    private static readonly TimeSpan Backoff = TimeSpan.FromSeconds(5);
+
+    private const string InsertSql = $"""
+        INSERT INTO dead_letters (id, request_id, source, status, reason, error_class, provider, chain, exception_type, group_key, error,
+                                  stack_trace, message, body, content_type, headers, faulted_at, first_parked_at, last_parked_at, park_count)
+        VALUES (@id, @request_id, '{DeadLetterSource.ErrorQueue}', '{DeadLetterStatus.Parked}', @reason, NULL, NULL, @chain, @exception_type,
+                @group_key, @error, @stack_trace, @message, @body, @content_type, @headers, @faulted_at, @parked_at, @parked_at, 1)
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    /// <summary>The queue MassTransit moves the request queue's faulted messages to.</summary>
+    public string Queue => messaging.Value.QueueName + "_error";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            HostName = broker.Host,
+            Port = broker.Port,
+            VirtualHost = broker.VirtualHost,
+            UserName = broker.Username,
+            Password = broker.Password,
+            Ssl = new SslOption { Enabled = broker.UseTls, ServerName = broker.Host },
+            ClientProvidedName = "llm-worker error-queue ingest",
+            // Reconnects and re-subscribes by itself after a broker restart.
+            AutomaticRecoveryEnabled = true,
+        };
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await factory.CreateConnectionAsync(stoppingToken);
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                // As MassTransit declares it (durable, no arguments), so whichever of the two comes first, both agree.
+                await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: stoppingToken);
+                await channel.BasicQosAsync(0, 16, false, stoppingToken);
+                var consumer = new AsyncEventingBasicConsumer(channel);
+                consumer.ReceivedAsync += (_, delivery) => IngestAsync(channel, delivery, stoppingToken);
+                await channel.BasicConsumeAsync(Queue, autoAck: false, consumer, stoppingToken);
+                Log.IngestingErrorQueue(logger, Queue, broker.ToString());
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.ErrorQueueUnavailable(logger, e, Queue, Backoff.TotalSeconds);
+                try
+                {
+                    await Task.Delay(Backoff, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task IngestAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var row = ErrorQueueMessage.ToDeadLetter(delivery.Body.Span, delivery.BasicProperties.ContentType, delivery.BasicProperties.MessageId,
+                delivery.BasicProperties.Headers, time.GetUtcNow());
+            await InsertAsync(row, stoppingToken);
+            await channel.BasicAckAsync(delivery.DeliveryTag, false, stoppingToken);
+            Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Not acknowledged: the broker redelivers it to the next consumer.
+        }
+        catch (Exception e)
+        {
+            Log.IngestFailed(logger, e, delivery.BasicProperties.MessageId, Backoff.TotalSeconds);
+            try
+            {
+                await Task.Delay(Backoff, time, stoppingToken);
+                await channel.BasicNackAsync(delivery.DeliveryTag, false, requeue: true, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutting down: the unacknowledged message goes back to the queue with the channel.
+            }
+        }
+    }
+
+    private async Task InsertAsync(DeadLetterRow row, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(InsertSql);
+        command.Parameters.Add(Parameter("id", NpgsqlDbType.Uuid, row.Id));
+        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId));
+        command.Parameters.Add(Parameter("reason", NpgsqlDbType.Varchar, row.Reason));
+        command.Parameters.Add(Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
+        command.Parameters.Add(Parameter("exception_type", NpgsqlDbType.Varchar, row.ExceptionType));
+        command.Parameters.Add(Parameter("group_key", NpgsqlDbType.Varchar, row.GroupKey));
+        command.Parameters.Add(Parameter("error", NpgsqlDbType.Text, row.Error));
+        command.Parameters.Add(Parameter("stack_trace", NpgsqlDbType.Text, row.StackTrace));
+        command.Parameters.Add(Parameter("message", NpgsqlDbType.Jsonb, row.Message));
+        command.Parameters.Add(Parameter("body", NpgsqlDbType.Text, row.Body));
+        command.Parameters.Add(Parameter("content_type", NpgsqlDbType.Varchar, row.ContentType));
+        command.Parameters.Add(Parameter("headers", NpgsqlDbType.Jsonb, row.Headers));
+        command.Parameters.Add(Parameter("faulted_at", NpgsqlDbType.TimestampTz, row.FaultedAt));
+        command.Parameters.Add(Parameter("parked_at", NpgsqlDbType.TimestampTz, row.FirstParkedAt));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) => new(name, type) { Value = value ?? DBNull.Value };
+}

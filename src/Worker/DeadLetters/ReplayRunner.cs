@@ -1,0 +1,306 @@
+using System.Security.Cryptography;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Worker.Audit;
+using Worker.Contracts;
+using Worker.Messaging;
+
+namespace Worker.DeadLetters;
+
+/// <summary>
+/// Carries out replay operations, one at a time, oldest first, at DeadLetters:ReplayPerSecond. Operations and their
+/// items are rows, so the work outlives the HTTP call that asked for it, and a restart resumes where it stopped.
+/// </summary>
+/// <remarks>
+/// One runner in the cluster: the instance holding a PostgreSQL advisory lock. The lock belongs to a session, so it is
+/// released when that instance stops or dies, and another instance takes over within OperationPollInterval.
+/// Each item is marked replayed and its request sent in one transaction that commits after the broker confirmed the
+/// send: an item is never marked without being sent. The request keeps its id, so the consumer re-publishes the stored
+/// result of a request that has finished since, instead of calling a provider again.
+/// </remarks>
+public sealed class ReplayRunner(
+    NpgsqlDataSource dataSource,
+    IBus bus,
+    IOptions<DeadLettersOptions> options,
+    IOptions<MessagingOptions> messaging,
+    TimeProvider time,
+    ILogger<ReplayRunner> logger) : BackgroundService
+{
+    // "dl-rplay" as a number: the advisory lock that makes one instance the runner.
+    private const long RunnerLock = 0x646c2d72706c6179;
+    private const int BatchSize = 100;
+    private static readonly TimeSpan FailureBackoff = TimeSpan.FromSeconds(5);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>A new operation was recorded: look now rather than at the next poll.</summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                if (!await TryLockAsync(connection, stoppingToken))
+                {
+                    await IdleAsync(stoppingToken);
+                    continue;
+                }
+
+                try
+                {
+                    await RunOperationsAsync(connection, stoppingToken);
+                }
+                finally
+                {
+                    // A pooled connection would keep the session lock while it idles in the pool.
+                    if (connection.State == System.Data.ConnectionState.Open)
+                    {
+                        await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+                        await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // PostgreSQL or the broker away: the operation stays where it was and resumes after the pause.
+                Log.RunnerFailed(logger, e, FailureBackoff.TotalSeconds);
+                try
+                {
+                    await Task.Delay(FailureBackoff, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task RunOperationsAsync(NpgsqlConnection lockConnection, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            // Also proves the lock's session is still alive before more work is done under it.
+            await using (var alive = new NpgsqlCommand("SELECT 1", lockConnection))
+            {
+                await alive.ExecuteScalarAsync(stoppingToken);
+            }
+
+            if (await NextOperationAsync(stoppingToken) is { } operation)
+            {
+                await RunAsync(operation, stoppingToken);
+            }
+            else
+            {
+                await IdleAsync(stoppingToken);
+            }
+        }
+    }
+
+    private async Task RunAsync(Operation operation, CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        await RunSqlAsync($"""
+            UPDATE dead_letter_operations SET status = '{OperationStatus.Running}', started_at = COALESCE(started_at, @now) WHERE id = @id
+            """, stoppingToken, ("id", operation.Id), ("now", time.GetUtcNow()));
+        Log.ReplayRunning(logger, operation.Id, operation.RequestedBy, operation.RedirectChain ?? "(own)", settings.ReplayPerSecond);
+
+        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{messaging.Value.QueueName}"));
+        var pacer = new ReplayPacer(settings.ReplayPerSecond, time);
+        while (await PendingItemsAsync(operation.Id, stoppingToken) is { Count: > 0 } batch)
+        {
+            foreach (var deadLetterId in batch)
+            {
+                await pacer.WaitAsync(stoppingToken);
+                await ReplayAsync(operation, deadLetterId, endpoint, stoppingToken);
+            }
+        }
+
+        var (done, skipped) = await FinishAsync(operation.Id, stoppingToken);
+        Log.ReplayFinished(logger, operation.Id, done, skipped);
+    }
+
+    private async Task ReplayAsync(Operation operation, Guid deadLetterId, ISendEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        string? status = null, message = null;
+        Guid? requestId = null;
+        await using (var read = new NpgsqlCommand("SELECT status, message::text, request_id FROM dead_letters WHERE id = @id FOR UPDATE", connection))
+        {
+            read.Parameters.AddWithValue("id", deadLetterId);
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                status = reader.GetString(0);
+                message = reader.IsDBNull(1) ? null : reader.GetString(1);
+                requestId = reader.IsDBNull(2) ? null : reader.GetGuid(2);
+            }
+        }
+
+        var request = StoredJson.ReadRequest(message);
+        var skip = status is null ? "deleted since it was selected"
+            : status != DeadLetterStatus.Parked ? $"no longer parked ({status})"
+            : request is null ? "no request to send"
+            : null;
+        var now = time.GetUtcNow();
+        await using var batch = new NpgsqlBatch(connection);
+        if (skip is not null)
+        {
+            batch.BatchCommands.Add(Command($"""
+                UPDATE dead_letter_operation_items SET state = '{ItemState.Skipped}', done_at = @now, note = @note
+                WHERE operation_id = @operation AND dead_letter_id = @id
+                """, ("operation", operation.Id), ("id", deadLetterId), ("now", now), ("note", skip)));
+            batch.BatchCommands.Add(Command("UPDATE dead_letter_operations SET skipped = skipped + 1 WHERE id = @operation", ("operation", operation.Id)));
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            Log.ItemSkipped(logger, operation.Id, deadLetterId, skip);
+            return;
+        }
+
+        batch.BatchCommands.Add(Command($"""
+            UPDATE dead_letters SET status = '{DeadLetterStatus.Replayed}', resolved_at = @now, resolved_by = @who, operation_id = @operation
+            WHERE id = @id
+            """, ("id", deadLetterId), ("now", now), ("who", operation.RequestedBy), ("operation", operation.Id)));
+        if (requestId is { } id)
+        {
+            // A parked request goes back in flight (on the redirect chain if any); a finished one stays finished, and its
+            // stored result is what the consumer will publish.
+            var redirect = new NpgsqlParameter("chain", NpgsqlDbType.Varchar) { Value = (object?)operation.RedirectChain ?? DBNull.Value };
+            var requestUpdate = Command($"""
+                UPDATE requests
+                SET replay_count = replay_count + 1,
+                    status = CASE WHEN status = '{RequestStatus.Parked}' THEN '{RequestStatus.Replayed}' ELSE status END,
+                    chain = CASE WHEN status = '{RequestStatus.Parked}' AND @chain IS NOT NULL THEN @chain ELSE chain END
+                WHERE request_id = @request
+                """, ("request", id));
+            requestUpdate.Parameters.Add(redirect);
+            batch.BatchCommands.Add(requestUpdate);
+        }
+
+        batch.BatchCommands.Add(Command($"""
+            UPDATE dead_letter_operation_items SET state = '{ItemState.Done}', done_at = @now WHERE operation_id = @operation AND dead_letter_id = @id
+            """, ("operation", operation.Id), ("id", deadLetterId), ("now", now)));
+        batch.BatchCommands.Add(Command("UPDATE dead_letter_operations SET done = done + 1 WHERE id = @operation", ("operation", operation.Id)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+
+        var replay = operation.RedirectChain is { } chain ? request! with { Chain = chain } : request!;
+        await endpoint.Send(replay, send =>
+        {
+            send.MessageId = ReplayMessageId(operation.Id, deadLetterId);
+            send.Headers.Set("X-Replay-Operation", operation.Id.ToString());
+        }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        Log.ItemReplayed(logger, operation.Id, replay.RequestId, replay.Chain ?? "default");
+    }
+
+    /// <summary>The same item in the same operation always gets the same message id, so a resend after a crash is recognisable.</summary>
+    internal static Guid ReplayMessageId(Guid operationId, Guid deadLetterId)
+    {
+        Span<byte> input = stackalloc byte[32];
+        operationId.TryWriteBytes(input);
+        deadLetterId.TryWriteBytes(input[16..]);
+        return new Guid(SHA256.HashData(input)[..16]);
+    }
+
+    private async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
+        command.Parameters.AddWithValue("key", RunnerLock);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private async Task<Operation?> NextOperationAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT id, requested_by, redirect_chain FROM dead_letter_operations
+            WHERE kind = '{OperationKinds.Replay}' AND status IN ('{OperationStatus.Pending}', '{OperationStatus.Running}')
+            ORDER BY requested_at, id
+            LIMIT 1
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new Operation(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2))
+            : null;
+    }
+
+    private async Task<List<Guid>> PendingItemsAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT dead_letter_id FROM dead_letter_operation_items
+            WHERE operation_id = @id AND state = '{ItemState.Pending}'
+            ORDER BY position
+            LIMIT {BatchSize}
+            """);
+        command.Parameters.AddWithValue("id", operationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync(cancellationToken))
+            ids.Add(reader.GetGuid(0));
+        return ids;
+    }
+
+    private async Task<(int Done, int Skipped)> FinishAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE dead_letter_operations SET status = '{OperationStatus.Completed}', finished_at = @now WHERE id = @id
+            RETURNING done, skipped
+            """);
+        command.Parameters.AddWithValue("id", operationId);
+        command.Parameters.AddWithValue("now", time.GetUtcNow());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    private async Task RunSqlAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        return command;
+    }
+
+    /// <summary>Waits for <see cref="Wake"/> or the poll interval, whichever comes first.</summary>
+    private async Task IdleAsync(CancellationToken stoppingToken)
+    {
+        using var poll = new CancellationTokenSource(options.Value.OperationPollInterval, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, poll.Token);
+        try
+        {
+            await _wake.WaitAsync(either.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The poll interval passed.
+        }
+    }
+
+    private sealed record Operation(Guid Id, string RequestedBy, string? RedirectChain);
+}
