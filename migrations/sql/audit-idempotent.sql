@@ -369,3 +369,72 @@ BEGIN
     END IF;
 END $EF$;
 COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    ALTER TABLE requests ADD payload_hash character varying(64);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    ALTER TABLE requests ADD claimed_by character varying(128);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    ALTER TABLE requests ADD claim_token uuid;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    ALTER TABLE requests ADD lease_until timestamp with time zone;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    CREATE TABLE deferred_requests (
+        request_id uuid NOT NULL,
+        state character varying(16) NOT NULL,
+        kind character varying(16) NOT NULL,
+        resume_at timestamp with time zone NOT NULL,
+        step_index integer NOT NULL,
+        attempt integer NOT NULL,
+        calls integer NOT NULL,
+        deferral_started_at timestamp with time zone,
+        deferred_at timestamp with time zone NOT NULL,
+        defer_count integer NOT NULL,
+        reason text,
+        message jsonb NOT NULL,
+        released_at timestamp with time zone,
+        CONSTRAINT "PK_deferred_requests" PRIMARY KEY (request_id),
+        CONSTRAINT fk_deferred_requests_request_id FOREIGN KEY (request_id) REFERENCES requests (request_id) ON DELETE CASCADE
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    CREATE INDEX ix_deferred_requests_state_resume_at ON deferred_requests (state, resume_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261121030000_DeliveryGuarantees', '10.0.0');
+    END IF;
+END $EF$;
+COMMIT;

@@ -13,6 +13,20 @@ internal static class CallPipeline
     {
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
         var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var state = context.RequestServices.GetRequiredService<SimulatorState>();
+        state.CallStarted();
+        try
+        {
+            return await PlayCoreAsync(context, plan, answer, time, stopping);
+        }
+        finally
+        {
+            state.CallEnded();
+        }
+    }
+
+    private static async Task<IResult> PlayCoreAsync(HttpContext context, CallPlan plan, Func<Fault, IResult> answer, TimeProvider time, CancellationToken stopping)
+    {
         // Shutdown ends hangs too, otherwise stopping the host would wait for its shutdown timeout.
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         try

@@ -7,7 +7,21 @@ namespace Worker.Simulator.Calls;
 /// <param name="Format"><c>gemini</c> or <c>openai</c>.</param>
 /// <param name="Model">The model asked for; <c>(models)</c> for a models list, <c>(unknown)</c> when the body had none.</param>
 /// <param name="Fault">What the simulator answered, validation rejections included (a missing key is <c>401</c> or <c>403</c>).</param>
-public sealed record CallRecord(long Sequence, string Target, string Format, string Model, Fault Fault, DateTimeOffset ReceivedAt);
+/// <param name="Prompt">The last user message (its first <see cref="PromptCounts.KeyLength"/> characters), when the body could be read:
+/// tests that make prompts unique count calls per request with it.</param>
+public sealed record CallRecord(long Sequence, string Target, string Format, string Model, Fault Fault, DateTimeOffset ReceivedAt, string? Prompt = null);
+
+/// <summary>Calls received with one prompt (the last user message), and how many were answered <c>ok</c>.</summary>
+public sealed record PromptCounts(long Total, long Succeeded)
+{
+    /// <summary>Prompts are counted by their first this many characters.</summary>
+    public const int KeyLength = 200;
+
+    /// <summary>Distinct prompts counted per target; past this, new prompts are not counted (a long benchmark stays bounded).</summary>
+    public const int MaxPrompts = 500_000;
+
+    internal static string? Key(string? prompt) => prompt is null ? null : prompt.Length <= KeyLength ? prompt : prompt[..KeyLength];
+}
 
 /// <summary>Counters of one target, or of all of them.</summary>
 /// <param name="Total">Every request to a provider route, including those that failed, hung or were reset.</param>
@@ -38,3 +52,11 @@ public sealed record CallCounters(
 
 /// <summary>What to do with one admitted call.</summary>
 internal readonly record struct CallPlan(Fault Fault, TimeSpan Latency, int RetryAfterSeconds);
+
+/// <summary>The <c>echo</c> fault's text: every request header, as a careless upstream error page shows them.</summary>
+internal static class Echo
+{
+    public static string Of(HttpRequest request) =>
+        "upstream failed while handling " + request.Method + " " + request.Path + " with headers: " +
+        string.Join("; ", request.Headers.Select(h => $"{h.Key}: {h.Value}"));
+}

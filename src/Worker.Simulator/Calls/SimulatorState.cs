@@ -15,6 +15,7 @@ public sealed class SimulatorState
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private long _sequence;
+    private long _inFlight;
 
     /// <param name="time">Clock for outage windows and <see cref="CallRecord.ReceivedAt"/>.</param>
     public SimulatorState(TimeProvider time, ILogger<SimulatorState>? logger = null)
@@ -22,6 +23,13 @@ public sealed class SimulatorState
         _time = time;
         _logger = logger ?? NullLogger<SimulatorState>.Instance;
     }
+
+    /// <summary>Calls admitted and not answered yet (waiting out latency, hanging), across all targets.</summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
+    internal void CallStarted() => Interlocked.Increment(ref _inFlight);
+
+    internal void CallEnded() => Interlocked.Decrement(ref _inFlight);
 
     /// <summary>Every target that has a profile or has been called, in name order.</summary>
     public IReadOnlyList<string> Targets => [.. _targets.Keys.Order(StringComparer.OrdinalIgnoreCase)];
@@ -62,6 +70,23 @@ public sealed class SimulatorState
             ? [.. _targets.Values.SelectMany(t => t.Recent()).OrderBy(r => r.Sequence).TakeLast(TargetState.RecentCapacity)]
             : _targets.TryGetValue(target, out var state) ? state.Recent() : [];
 
+    /// <summary>
+    /// Calls per prompt (the last user message, cut to <see cref="PromptCounts.KeyLength"/> characters) of one target, or
+    /// summed over all targets: with a unique prompt per request, the calls each request cost. Cleared with the counters.
+    /// </summary>
+    public IReadOnlyDictionary<string, PromptCounts> CallsByPrompt(string? target = null)
+    {
+        if (target is not null)
+            return _targets.TryGetValue(target, out var one) ? one.ByPrompt() : new Dictionary<string, PromptCounts>();
+        var sum = new Dictionary<string, PromptCounts>(StringComparer.Ordinal);
+        foreach (var state in _targets.Values)
+        {
+            foreach (var (prompt, counts) in state.ByPrompt())
+                sum[prompt] = sum.TryGetValue(prompt, out var c) ? new(c.Total + counts.Total, c.Succeeded + counts.Succeeded) : counts;
+        }
+        return sum;
+    }
+
     /// <summary>Zeroes every counter and forgets recent calls; profiles stay in force.</summary>
     public void ClearCounters()
     {
@@ -80,9 +105,9 @@ public sealed class SimulatorState
         _targets.TryGetValue(target, out var state) ? state.Profile() : (null, 0, null);
 
     /// <summary>Counts one call and decides what it gets; <paramref name="rejection"/> is an answer already decided by validation.</summary>
-    internal CallPlan Admit(string target, string format, string model, Fault? rejection = null)
+    internal CallPlan Admit(string target, string format, string model, Fault? rejection = null, string? prompt = null)
     {
-        var plan = Target(target).Admit(format, model, rejection, _time.GetUtcNow(), () => Interlocked.Increment(ref _sequence));
+        var plan = Target(target).Admit(format, model, rejection, _time.GetUtcNow(), () => Interlocked.Increment(ref _sequence), prompt);
         Log.Call(_logger, format, target, model, plan.Fault.ToWireName());
         return plan;
     }

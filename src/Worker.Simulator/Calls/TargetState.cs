@@ -14,6 +14,7 @@ internal sealed class TargetState(string name)
     private readonly CallRecord[] _recent = new CallRecord[RecentCapacity];
     private readonly Dictionary<Fault, long> _byFault = [];
     private readonly Dictionary<string, long> _byModel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PromptCounts> _byPrompt = new(StringComparer.Ordinal);
     private int _recentNext;
     private int _recentCount;
     private long _total;
@@ -35,7 +36,7 @@ internal sealed class TargetState(string name)
     }
 
     /// <summary>Decides the fault (unless the request was already rejected) and counts the call.</summary>
-    public CallPlan Admit(string format, string model, Fault? rejection, DateTimeOffset now, Func<long> nextSequence)
+    public CallPlan Admit(string format, string model, Fault? rejection, DateTimeOffset now, Func<long> nextSequence, string? prompt = null)
     {
         lock (_gate)
         {
@@ -45,11 +46,24 @@ internal sealed class TargetState(string name)
                 _succeeded++;
             _byFault[fault] = _byFault.GetValueOrDefault(fault) + 1;
             _byModel[model] = _byModel.GetValueOrDefault(model) + 1;
-            _recent[_recentNext] = new CallRecord(nextSequence(), name, format, model, fault, now);
+            var key = PromptCounts.Key(prompt);
+            if (key is not null && (_byPrompt.TryGetValue(key, out var counts) || _byPrompt.Count < PromptCounts.MaxPrompts))
+            {
+                counts ??= new PromptCounts(0, 0);
+                _byPrompt[key] = new PromptCounts(counts.Total + 1, counts.Succeeded + (fault == Fault.Ok ? 1 : 0));
+            }
+
+            _recent[_recentNext] = new CallRecord(nextSequence(), name, format, model, fault, now, key);
             _recentNext = (_recentNext + 1) % RecentCapacity;
             _recentCount = Math.Min(_recentCount + 1, RecentCapacity);
             return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, _profile?.RetryAfterSeconds ?? 1);
         }
+    }
+
+    public Dictionary<string, PromptCounts> ByPrompt()
+    {
+        lock (_gate)
+            return new Dictionary<string, PromptCounts>(_byPrompt, StringComparer.Ordinal);
     }
 
     public CallCounters Counters()
@@ -78,6 +92,7 @@ internal sealed class TargetState(string name)
             _total = _succeeded = 0;
             _byFault.Clear();
             _byModel.Clear();
+            _byPrompt.Clear();
             Array.Clear(_recent);
             _recentNext = _recentCount = 0;
         }

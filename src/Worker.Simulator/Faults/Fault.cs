@@ -8,7 +8,7 @@ namespace Worker.Simulator.Faults;
 /// What the simulator answers to one call. On the wire (admin API, configuration, counters) each fault goes by
 /// its short name: <c>ok</c>, <c>400</c>, <c>401</c>, <c>403</c>, <c>404</c>, <c>429</c>, <c>500</c>, <c>502</c>,
 /// <c>503</c>, <c>504</c>, <c>hang</c>, <c>reset</c>, <c>malformed</c>, <c>empty</c>, <c>safety</c>,
-/// <c>prompt_blocked</c>, <c>max_tokens</c>, <c>bad_key</c>.
+/// <c>prompt_blocked</c>, <c>max_tokens</c>, <c>bad_key</c>, <c>echo</c>.
 /// </summary>
 [JsonConverter(typeof(FaultJsonConverter))]
 public enum Fault
@@ -69,6 +69,12 @@ public enum Fault
     /// with ErrorInfo API_KEY_INVALID), while <c>401</c> gives the textbook 401 UNAUTHENTICATED. OpenAI: 401 invalid_api_key.
     /// </summary>
     BadKey,
+
+    /// <summary>
+    /// <c>echo</c>: a 500 whose error message echoes the request's headers, credentials included, as a careless upstream
+    /// or proxy does. For testing that no key ever reaches a log line or an audit row.
+    /// </summary>
+    Echo,
 }
 
 /// <summary>Short wire names of <see cref="Fault"/>.</summary>
@@ -77,7 +83,7 @@ public static class FaultNames
     private static readonly string[] Names =
     [
         "ok", "400", "401", "403", "404", "429", "500", "502", "503", "504",
-        "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key",
+        "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key", "echo",
     ];
 
     /// <summary>Every accepted name, comma-separated, for error messages.</summary>

@@ -41,8 +41,10 @@ internal static class GeminiApi
         if (request is null)
             return await Reject(Fault.BadRequest, GeminiWire.Error(400, "INVALID_ARGUMENT", error!));
 
-        var plan = state.Admit(target, Format, model);
-        return await CallPipeline.PlayAsync(context, plan, fault => GeminiWire.Answer(fault, target, model, request, plan.RetryAfterSeconds));
+        var plan = state.Admit(target, Format, model, prompt: request.LastUserText);
+        return await CallPipeline.PlayAsync(context, plan, fault => fault == Fault.Echo
+            ? GeminiWire.Error(500, "INTERNAL", Echo.Of(context.Request))
+            : GeminiWire.Answer(fault, target, model, request, plan.RetryAfterSeconds));
 
         Task<IResult> Reject(Fault fault, IResult answer) =>
             CallPipeline.PlayAsync(context, state.Admit(target, Format, model, fault), _ => answer);

@@ -59,7 +59,8 @@ internal static class OpenAIWire
                 return Error(400, "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.",
                     "invalid_request_error", "temperature", "decimal_above_max_value");
             case Fault.Unauthorized or Fault.BadKey:
-                return Error(401, "Incorrect API key provided: sk-sim*****************. You can find your API key at https://platform.openai.com/account/api-keys.",
+                // As OpenAI does: the key it was given, masked but for its first and last characters.
+                return Error(401, $"Incorrect API key provided: {Masked(response.HttpContext.Request)}. You can find your API key at https://platform.openai.com/account/api-keys.",
                     "invalid_request_error", null, "invalid_api_key");
             case Fault.Forbidden:
                 return Error(403, "Country, region, or territory not supported", "request_forbidden", null, "unsupported_country_region_territory");
@@ -102,6 +103,13 @@ internal static class OpenAIWire
             default:
                 return null;
         }
+    }
+
+    private static string Masked(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        var key = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : "";
+        return key.Length > 12 ? key[..8] + new string('*', key.Length - 12) + key[^4..] : "sk-sim*****************";
     }
 
     /// <summary>What OpenAI answers without an Authorization: Bearer header.</summary>

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
 using Worker.DeadLetters;
+using Worker.Deferrals;
 using Worker.ProviderHealth;
 
 namespace Worker.Audit;
@@ -70,6 +71,10 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
             e.Property(r => r.Response).HasColumnName("response");
             // The CompletionSucceeded/CompletionFailed as published: a redelivery or replay of a finished request re-publishes it.
             e.Property(r => r.Result).HasColumnName("result").HasColumnType("jsonb");
+            e.Property(r => r.PayloadHash).HasColumnName("payload_hash").HasMaxLength(64);
+            e.Property(r => r.ClaimedBy).HasColumnName("claimed_by").HasMaxLength(128);
+            e.Property(r => r.ClaimToken).HasColumnName("claim_token");
+            e.Property(r => r.LeaseUntil).HasColumnName("lease_until");
             e.HasMany(r => r.Attempts).WithOne().HasForeignKey(a => a.RequestId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(r => r.ReceivedAt).HasDatabaseName("ix_requests_received_at");
             e.HasIndex(r => new { r.Status, r.ReceivedAt }).HasDatabaseName("ix_requests_status_received_at");
@@ -106,6 +111,7 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
         });
 
         DeadLetterModel.Build(modelBuilder);
+        DeferralModel.Build(modelBuilder);
         ProviderHealthModel.Configure(modelBuilder);
     }
 }

@@ -116,6 +116,8 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
             Chain = AuditText.Clean(request.Chain ?? ChainsOptions.DefaultChain, NameLength)!,
             ReceivedAt = Micro(receivedAt),
             Metadata = storeMetadata ? MetadataJson.Clean(request.Metadata) : null,
+            // Whatever the storage policy: it is how a reused request id with another payload is recognised.
+            PayloadHash = PayloadHash.Of(request),
         };
 
         if (audit.Value.PromptStorage != PromptStorage.None && AuditText.PromptJson(request.Messages) is { } prompt)
@@ -188,6 +190,7 @@ public static class DecisionNames
         Decision.FellBack => "fell_back",
         Decision.GaveUp => "gave_up",
         Decision.Skipped => "skipped",
+        Decision.Deferred => "deferred",
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, null),
     };
 }

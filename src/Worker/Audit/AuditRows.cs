@@ -9,6 +9,12 @@ public static class RequestStatus
     public const string Failed = "failed";
     public const string Parked = "parked";
     public const string Replayed = "replayed";
+
+    /// <summary>Waiting durably (a long Retry-After, every provider down) to resume where it stopped: see deferred_requests.</summary>
+    public const string Deferred = "deferred";
+
+    /// <summary>Terminal: the request is finished and its result stored. A parked request is not.</summary>
+    public static bool IsTerminal(string status) => status is Succeeded or Failed;
 }
 
 /// <summary>One row per request (table <c>requests</c>); the request id is the idempotency key.</summary>
@@ -67,6 +73,21 @@ public sealed class RequestRow
 
     /// <summary>The result message as published (JSON), once the request is terminal. Holds the answer text (PII).</summary>
     public string? Result { get; set; }
+
+    /// <summary>
+    /// SHA-256 (hex) of the canonical request payload (messages, chain, maxOutputTokens, temperature), whatever the
+    /// storage policy: a delivery with the same request id and another payload is refused, never run over this row.
+    /// </summary>
+    public string? PayloadHash { get; set; }
+
+    /// <summary>The instance running the request now (ProviderHealth:InstanceName), while it holds the claim.</summary>
+    public string? ClaimedBy { get; set; }
+
+    /// <summary>The delivery holding the claim: only it renews the lease or writes the outcome as the owner.</summary>
+    public Guid? ClaimToken { get; set; }
+
+    /// <summary>Until when the claim holds; renewed while the chain runs. A crashed instance's claim lapses here.</summary>
+    public DateTimeOffset? LeaseUntil { get; set; }
 
     public List<AttemptRow> Attempts { get; set; } = [];
 }

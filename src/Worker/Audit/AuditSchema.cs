@@ -15,6 +15,7 @@ public static class AuditSchema
         "20261121000000_InitialAudit",
         "20261121010000_ProviderHealth",
         "20261121020000_DeadLetters",
+        "20261121030000_DeliveryGuarantees",
     ];
 
     /// <summary>The newest migration this build needs.</summary>

@@ -1,30 +1,30 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
+using Worker.Deferrals;
+using Worker.Messaging;
+using Worker.ProviderHealth;
 
 namespace Worker.Audit;
 
-/// <summary>What the start write found: when the request was received, the row's status after the write, and the stored result.</summary>
-/// <param name="StoredResult">The result JSON an earlier delivery published (<c>requests.result</c>), when the row is terminal.</param>
-public sealed record AuditStart(DateTimeOffset ReceivedAt, string Status, string? StoredResult = null)
-{
-    /// <summary>The row was already terminal: an earlier delivery finished this request (a parked one is not finished).</summary>
-    public bool AlreadyCompleted => Status is RequestStatus.Succeeded or RequestStatus.Failed;
-}
-
 /// <summary>
-/// The audit trail's write path: two writes per request, neither open while a provider is called.
+/// The audit trail's write path, and with it the request's idempotency: two writes per delivery, neither open while a
+/// provider is called.
 /// <list type="number">
-/// <item><see cref="StartAsync"/>: one upsert marks the request <c>in_progress</c> (received_at kept from the first delivery).</item>
-/// <item><see cref="CompleteAsync"/>: one transaction writes the outcome and inserts every attempt row, before the
-/// consumer publishes the result and acknowledges the message. A terminal row therefore means "done", and holds the
-/// result as published: a redelivery or replay re-publishes it (<see cref="AuditStart.AlreadyCompleted"/>). A parked
-/// outcome also writes its dead letter in the same transaction.</item>
+/// <item><see cref="ClaimAsync"/>: the delivery claims the request (<c>in_progress</c>, its token, a lease renewed by
+/// <see cref="ClaimLeases"/>), or learns it must not run it: finished (re-publish the stored result), another payload
+/// under the same id (refuse), running elsewhere or deferred (a deferred_requests row will deliver it again).</item>
+/// <item><see cref="CompleteAsync"/>: one transaction writes the outcome and every attempt row before the consumer
+/// publishes the result and acknowledges the message. The first outcome wins: a terminal row is never overwritten, and
+/// a later writer publishes what is stored. A parked outcome writes its dead letter in the same transaction. Or
+/// <see cref="DeferAsync"/>: the attempts so far, the row <c>deferred</c>, and the deferred_requests row that resumes
+/// it, in one transaction.</item>
 /// </list>
-/// Both writes are retried through PostgreSQL outages (<see cref="AuditWriteRetry"/>).
+/// Every write is retried through PostgreSQL outages (<see cref="AuditWriteRetry"/>).
 /// </summary>
 public sealed class AuditTrail(
     NpgsqlDataSource database,
@@ -32,29 +32,61 @@ public sealed class AuditTrail(
     AuditRowBuilder rows,
     AuditWriteRetry retry,
     WorkerMetrics metrics,
+    IOptions<MessagingOptions> messaging,
+    IOptions<ProviderHealthOptions> health,
     TimeProvider time,
     ILogger<AuditTrail> logger)
 {
-    // A terminal row stays terminal: a duplicate delivery must not make a finished request look in flight.
-    private const string StartSql = $"""
+    // A brand-new request is claimed by its insert; anything else goes through the locked read of ClaimAsync.
+    private const string InsertClaimedSql = $"""
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, fallback_used, attempt_count, metadata,
-                              replay_count, prompt_hash, prompt)
-        VALUES (@request_id, @conversation_id, @chain, @status, @received_at, FALSE, 0, @metadata, 0, @prompt_hash, @prompt)
-        ON CONFLICT (request_id) DO UPDATE
-        SET status = CASE WHEN requests.status IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}') THEN requests.status ELSE excluded.status END
-        RETURNING status, CASE WHEN status IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}') THEN result::text END
+                              replay_count, prompt_hash, prompt, payload_hash, claimed_by, claim_token, lease_until)
+        VALUES (@request_id, @conversation_id, @chain, '{RequestStatus.InProgress}', @received_at, FALSE, 0, @metadata, 0, @prompt_hash, @prompt,
+                @payload_hash, @claimed_by, @claim_token, @lease_until)
+        ON CONFLICT (request_id) DO NOTHING
         """;
 
-    // Inserts when the start row is missing (a rejected request has none). The WHERE makes a retry idempotent: when
-    // the first try committed but its acknowledgement was lost, the row already holds this completed_at and nothing is
-    // written twice. Calls and cost add up across deliveries; the rest describes the latest outcome.
-    private const string OutcomeSql = """
+    // The lock order is requests, then deferred_requests, everywhere a transaction takes both.
+    private const string LockRowSql = """
+        SELECT status, claim_token, lease_until, payload_hash, result::text, received_at FROM requests WHERE request_id = @request_id FOR UPDATE
+        """;
+
+    // Waits for the release job's transaction when it has just re-published this request, and then sees "released".
+    private const string LockDeferralSql = """
+        SELECT state, resume_at, step_index, attempt, calls, deferral_started_at FROM deferred_requests WHERE request_id = @request_id FOR UPDATE
+        """;
+
+    private const string TakeClaimSql = $"""
+        UPDATE requests SET status = '{RequestStatus.InProgress}', claimed_by = @claimed_by, claim_token = @claim_token, lease_until = @lease_until,
+                            payload_hash = COALESCE(payload_hash, @payload_hash)
+        WHERE request_id = @request_id;
+        UPDATE deferred_requests SET state = '{DeferralState.Running}' WHERE request_id = @request_id
+        """;
+
+    private const string ForgetDeferralSql = "DELETE FROM deferred_requests WHERE request_id = @request_id";
+
+    // A duplicate delivery while another holds the claim: look again once that lease has ended. A row the claimant
+    // resumed from (running) keeps its position, so a crash of the claimant resumes where it started.
+    private const string WaitForLeaseSql = $"""
+        INSERT INTO deferred_requests (request_id, state, kind, resume_at, step_index, attempt, calls, deferral_started_at, deferred_at,
+                                       defer_count, reason, message)
+        VALUES (@request_id, '{DeferralState.Waiting}', '{DeferralKinds.InFlight}', @resume_at, 0, 1, 0, NULL, @now, 1, @reason, @message)
+        ON CONFLICT (request_id) DO UPDATE
+        SET state = '{DeferralState.Waiting}', kind = '{DeferralKinds.InFlight}', resume_at = excluded.resume_at, deferred_at = excluded.deferred_at,
+            defer_count = deferred_requests.defer_count + 1, reason = excluded.reason, released_at = NULL
+        """;
+
+    // The first outcome wins: a succeeded or failed row with a stored result is never overwritten (a rival delivery
+    // whose lease had lapsed, a duplicate). The completed_at test makes a retry of the same write idempotent: when the
+    // first try committed but its acknowledgement was lost, nothing is written twice. @overwrite is only for the
+    // rejected requests without a request id, which share the all-zero row. Calls and cost add up across deliveries.
+    private const string OutcomeSql = $"""
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, first_attempt_at, completed_at, provider, model,
                               fallback_used, attempt_count, input_tokens, output_tokens, estimated_cost_usd, failure_reason, error,
-                              metadata, replay_count, prompt_hash, prompt, response_hash, response, result)
+                              metadata, replay_count, prompt_hash, prompt, response_hash, response, result, payload_hash)
         VALUES (@request_id, @conversation_id, @chain, @status, @received_at, @first_attempt_at, @completed_at, @provider, @model,
                 @fallback_used, @attempt_count, @input_tokens, @output_tokens, @estimated_cost_usd, @failure_reason, @error,
-                @metadata, 0, @prompt_hash, @prompt, @response_hash, @response, @result)
+                @metadata, 0, @prompt_hash, @prompt, @response_hash, @response, @result, @payload_hash)
         ON CONFLICT (request_id) DO UPDATE
         SET status = excluded.status,
             first_attempt_at = COALESCE(requests.first_attempt_at, excluded.first_attempt_at),
@@ -72,8 +104,48 @@ public sealed class AuditTrail(
             error = excluded.error,
             response_hash = excluded.response_hash,
             response = excluded.response,
-            result = excluded.result
-        WHERE requests.completed_at IS DISTINCT FROM excluded.completed_at
+            result = excluded.result,
+            payload_hash = COALESCE(requests.payload_hash, excluded.payload_hash),
+            claimed_by = NULL,
+            claim_token = NULL,
+            lease_until = NULL
+        WHERE @overwrite
+           OR ((requests.status NOT IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}') OR requests.result IS NULL)
+               AND requests.completed_at IS DISTINCT FROM excluded.completed_at)
+        """;
+
+    // The outcome ends the request's deferral. A waiting row is a duplicate delivery waiting on this run: it is made
+    // due now, so that delivery re-publishes the stored result at once.
+    private const string EndDeferralSql = $"""
+        DELETE FROM deferred_requests WHERE request_id = @request_id AND state <> '{DeferralState.Waiting}';
+        UPDATE deferred_requests SET resume_at = @now WHERE request_id = @request_id AND state = '{DeferralState.Waiting}'
+        """;
+
+    private const string RejectSql = """
+        INSERT INTO requests (request_id, conversation_id, chain, status, received_at, completed_at, fallback_used, attempt_count,
+                              failure_reason, error, metadata, replay_count, prompt_hash, prompt, result, payload_hash)
+        VALUES (@request_id, @conversation_id, @chain, @status, @received_at, @completed_at, FALSE, 0,
+                @failure_reason, @error, @metadata, 0, @prompt_hash, @prompt, @result, @payload_hash)
+        ON CONFLICT (request_id) DO NOTHING
+        """;
+
+    private const string DeferRequestSql = $"""
+        UPDATE requests
+        SET status = '{RequestStatus.Deferred}', claimed_by = NULL, claim_token = NULL, lease_until = NULL,
+            attempt_count = attempt_count + @calls, first_attempt_at = COALESCE(first_attempt_at, @first_attempt_at)
+        WHERE request_id = @request_id AND claim_token = @claim_token
+        """;
+
+    private const string DeferSql = $"""
+        INSERT INTO deferred_requests (request_id, state, kind, resume_at, step_index, attempt, calls, deferral_started_at, deferred_at,
+                                       defer_count, reason, message)
+        VALUES (@request_id, '{DeferralState.Waiting}', @kind, @resume_at, @step_index, @attempt, @calls, @deferral_started_at, @deferred_at,
+                1, @reason, @message)
+        ON CONFLICT (request_id) DO UPDATE
+        SET state = '{DeferralState.Waiting}', kind = excluded.kind, resume_at = excluded.resume_at, step_index = excluded.step_index,
+            attempt = excluded.attempt, calls = excluded.calls, deferral_started_at = excluded.deferral_started_at,
+            deferred_at = excluded.deferred_at, defer_count = deferred_requests.defer_count + 1, reason = excluded.reason,
+            message = excluded.message, released_at = NULL
         """;
 
     // Parking again (a replay that failed the same way) reopens the request's one dead letter with the latest cause.
@@ -97,33 +169,141 @@ public sealed class AuditTrail(
             resolved_by = NULL
         """;
 
-    /// <summary>Marks the request in progress. Throws <see cref="AuditUnavailableException"/> when PostgreSQL stays away: no provider is called then.</summary>
-    public async Task<AuditStart> StartAsync(CompletionRequested request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims the request for this delivery, or says why it must not run here. Throws <see cref="AuditUnavailableException"/>
+    /// when PostgreSQL stays away: no provider is called then.
+    /// </summary>
+    public async Task<RequestClaim> ClaimAsync(CompletionRequested request, CancellationToken cancellationToken)
     {
-        var row = rows.Started(request, time.GetUtcNow());
-        return await retry.RunAsync("start", request.RequestId, async token =>
+        var now = time.GetUtcNow();
+        var token = Guid.NewGuid();
+        var row = rows.Started(request, now);
+        row.ClaimedBy = AuditText.Clean(health.Value.InstanceName, 128);
+        row.ClaimToken = token;
+        row.LeaseUntil = AuditRowBuilder.Micro(now + messaging.Value.ClaimLease);
+        return await retry.RunAsync("claim", request.RequestId, async ct =>
         {
-            await using var command = database.CreateCommand(StartSql);
-            command.Parameters.AddRange(StartParameters(row));
-            await using var reader = await command.ExecuteReaderAsync(token);
-            await reader.ReadAsync(token);
-            return new AuditStart(row.ReceivedAt, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+            await using var connection = await database.OpenConnectionAsync(ct);
+            await using (var insert = new NpgsqlCommand(InsertClaimedSql, connection))
+            {
+                insert.Parameters.AddRange(ClaimParameters(row));
+                insert.Parameters.Add(Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId));
+                insert.Parameters.Add(Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
+                insert.Parameters.Add(Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt));
+                insert.Parameters.Add(Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)));
+                insert.Parameters.Add(Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash));
+                insert.Parameters.Add(Parameter("prompt", NpgsqlDbType.Text, row.Prompt));
+                if (await insert.ExecuteNonQueryAsync(ct) == 1)
+                {
+                    return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
+                }
+            }
+
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var existing = await ReadRowAsync(connection, request.RequestId, ct);
+            var deferral = await ReadDeferralAsync(connection, request.RequestId, ct);
+            var (outcome, write, detail) = ClaimRules.Decide(existing, deferral, row.PayloadHash!, token, time.GetUtcNow());
+            switch (write)
+            {
+                case ClaimWrite.Claim:
+                    await using (var claim = new NpgsqlCommand(TakeClaimSql, connection))
+                    {
+                        claim.Parameters.AddRange(ClaimParameters(row));
+                        await claim.ExecuteNonQueryAsync(ct);
+                    }
+
+                    break;
+                case ClaimWrite.ForgetDeferral:
+                    await using (var forget = new NpgsqlCommand(ForgetDeferralSql, connection))
+                    {
+                        forget.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                        await forget.ExecuteNonQueryAsync(ct);
+                    }
+
+                    break;
+                case ClaimWrite.WaitForLease:
+                    await using (var wait = new NpgsqlCommand(WaitForLeaseSql, connection))
+                    {
+                        // A little past the lease, so the look lands after it has lapsed rather than just before.
+                        var resumeAt = existing.LeaseUntil!.Value + TimeSpan.FromSeconds(1);
+                        wait.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                        wait.Parameters.Add(Parameter("resume_at", NpgsqlDbType.TimestampTz, resumeAt));
+                        wait.Parameters.Add(Parameter("now", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow())));
+                        wait.Parameters.Add(Parameter("reason", NpgsqlDbType.Text, "a duplicate delivery waits for the claim of the delivery running it"));
+                        wait.Parameters.Add(Parameter("message", NpgsqlDbType.Jsonb, StoredJson.Request(request)));
+                        await wait.ExecuteNonQueryAsync(ct);
+                    }
+
+                    break;
+            }
+
+            await transaction.CommitAsync(ct);
+            var start = outcome == ClaimOutcome.Claimed && deferral is not null ? deferral.Position : ChainStart.Beginning;
+            return new RequestClaim(outcome, token, existing.ReceivedAt, existing.Status, start, existing.Result, detail);
         }, cancellationToken);
+    }
+
+    /// <summary>Renews the leases of the claims this instance holds; returns how many rows were renewed.</summary>
+    public async Task<int> RenewLeasesAsync(IReadOnlyCollection<(Guid RequestId, Guid Token)> claims, CancellationToken cancellationToken)
+    {
+        if (claims.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = database.CreateCommand("""
+            UPDATE requests r SET lease_until = @lease_until
+            FROM unnest(@ids, @tokens) AS held(request_id, claim_token)
+            WHERE r.request_id = held.request_id AND r.claim_token = held.claim_token
+            """);
+        command.Parameters.Add(Parameter("lease_until", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow() + messaging.Value.ClaimLease)));
+        command.Parameters.Add(Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
+        command.Parameters.Add(Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Gives the claim up without an outcome (shutdown, a failure on the way to the error queue), so a redelivery runs at
+    /// once instead of waiting for the lease. Best effort: if it cannot be written, the lease lapses by itself.
+    /// </summary>
+    public async Task ReleaseAsync(Guid requestId, Guid token)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+            await using var command = database.CreateCommand(
+                "UPDATE requests SET claimed_by = NULL, claim_token = NULL, lease_until = NULL WHERE request_id = @request_id AND claim_token = @claim_token");
+            command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+            command.Parameters.Add(Parameter("claim_token", NpgsqlDbType.Uuid, token));
+            await command.ExecuteNonQueryAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            Log.ClaimNotReleased(logger, requestId, e.Message);
+        }
     }
 
     /// <summary>
     /// Commits the outcome, every attempt row and <paramref name="result"/> (the message about to be published); a
-    /// dead-lettered <see cref="CompletionFailed"/> parks the request. Call it before publishing the result.
+    /// dead-lettered <see cref="CompletionFailed"/> parks the request. Call it before publishing. Returns what to
+    /// publish: <paramref name="result"/>, or the result another delivery stored first.
     /// </summary>
-    public async Task CompleteAsync(CompletionRequested request, AuditStart start, ChainOutcome outcome, DateTimeOffset completedAt,
+    public async Task<object> CompleteAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, DateTimeOffset completedAt,
         object result, CancellationToken cancellationToken)
     {
-        var row = rows.Completed(request, start.ReceivedAt, outcome, completedAt, result);
+        var row = rows.Completed(request, claim.ReceivedAt, outcome, completedAt, result);
         var parked = row.Status == RequestStatus.Parked ? AuditRowBuilder.Parked(request, row) : null;
-        metrics.Record(row);
         try
         {
-            await WriteOutcomeAsync(row, parked, cancellationToken);
+            var stored = await WriteOutcomeAsync(row, parked, overwrite: false, cancellationToken);
+            if (stored is null)
+            {
+                metrics.Record(row);
+                return result;
+            }
+
+            Log.OutcomeStoredBefore(logger, row.RequestId, stored.Status);
+            return StoredJson.ReadResult(stored.Status, stored.Result) ?? result;
         }
         catch (Exception)
         {
@@ -134,26 +314,131 @@ public sealed class AuditTrail(
         }
     }
 
-    /// <summary>Records a request the validator refused, as failed with <c>invalid_request</c>, in one write.</summary>
-    public async Task RejectAsync(CompletionRequested request, string problem, DateTimeOffset receivedAt, DateTimeOffset completedAt,
-        CompletionFailed result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a deferred run: its attempts, the request row <c>deferred</c> (claim released) and the deferred_requests
+    /// row that re-publishes it at the deferral's time, in one transaction. Returns false when this delivery had lost its
+    /// claim meanwhile (its lease lapsed and another delivery took the request): only the attempts are kept then.
+    /// </summary>
+    public async Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
     {
-        var row = rows.Rejected(request, problem, receivedAt, completedAt, result);
-        metrics.Record(row);
-        await WriteOutcomeAsync(row, null, cancellationToken);
+        var deferral = outcome.Deferral ?? throw new ArgumentException("The outcome is not a deferral", nameof(outcome));
+        var deferredAt = AuditRowBuilder.Micro(time.GetUtcNow());
+        var row = rows.Completed(request, claim.ReceivedAt, outcome, deferredAt);
+        var message = StoredJson.Request(request);
+        return await retry.RunAsync("deferral", request.RequestId, async ct =>
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            db.Database.AutoSavepointsEnabled = false;
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+
+            bool owned;
+            await using (var update = new NpgsqlCommand(DeferRequestSql, connection))
+            {
+                update.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                update.Parameters.Add(Parameter("claim_token", NpgsqlDbType.Uuid, claim.Token));
+                update.Parameters.Add(Parameter("calls", NpgsqlDbType.Integer, outcome.CallCount));
+                update.Parameters.Add(Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt));
+                owned = await update.ExecuteNonQueryAsync(ct) == 1;
+            }
+
+            // A retry of a write whose commit went through finds its own deferral (the claim is gone): nothing to do twice.
+            if (!owned && await DeferredAtAsync(connection, request.RequestId, ct) == deferredAt)
+            {
+                return true;
+            }
+
+            if (owned)
+            {
+                await using var defer = new NpgsqlCommand(DeferSql, connection);
+                defer.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                defer.Parameters.Add(Parameter("kind", NpgsqlDbType.Varchar, deferral.Kind));
+                defer.Parameters.Add(Parameter("resume_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.ResumeAt)));
+                defer.Parameters.Add(Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
+                defer.Parameters.Add(Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
+                defer.Parameters.Add(Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
+                defer.Parameters.Add(Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.DeferralStartedAt)));
+                defer.Parameters.Add(Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
+                defer.Parameters.Add(Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
+                defer.Parameters.Add(Parameter("message", NpgsqlDbType.Jsonb, message));
+                await defer.ExecuteNonQueryAsync(ct);
+            }
+
+            if (row.Attempts.Count > 0)
+            {
+                // Paid calls are recorded whoever owns the request now.
+                row.Attempts.ForEach(a => a.Id = 0);
+                db.Attempts.AddRange(row.Attempts);
+                await db.SaveChangesAsync(ct);
+            }
+
+            await transaction.CommitAsync(ct);
+            return owned;
+        }, cancellationToken);
     }
 
-    private Task WriteOutcomeAsync(RequestRow row, DeadLetterRow? parked, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Records a request the validator refused, as failed with <c>invalid_request</c>, in one write that never touches
+    /// an existing row. Returns what to publish and whether it is the request's result (its message id is the request's
+    /// result id) or a refusal of this delivery only (another request holds the id).
+    /// </summary>
+    public async Task<(object Result, bool IsRequestResult)> RejectAsync(CompletionRequested request, string problem, DateTimeOffset receivedAt,
+        DateTimeOffset completedAt, CompletionFailed result, CancellationToken cancellationToken)
+    {
+        var row = rows.Rejected(request, problem, receivedAt, completedAt, result);
+        if (request.RequestId == Guid.Empty)
+        {
+            // No id to be idempotent on: the all-zero row keeps the latest such request for ops to see.
+            await WriteOutcomeAsync(row, null, overwrite: true, cancellationToken);
+            metrics.Record(row);
+            return (result, true);
+        }
+
+        return await retry.RunAsync("outcome", row.RequestId, async ct =>
+        {
+            await using var connection = await database.OpenConnectionAsync(ct);
+            await using (var insert = new NpgsqlCommand(RejectSql, connection))
+            {
+                insert.Parameters.AddRange(RejectParameters(row));
+                if (await insert.ExecuteNonQueryAsync(ct) == 1)
+                {
+                    metrics.Record(row);
+                    return ((object)result, true);
+                }
+            }
+
+            // The id is taken. The same refused request delivered again gets its stored result; anything else only this refusal.
+            var existing = await ReadRowAsync(connection, request.RequestId, ct, locking: false);
+            if (existing.PayloadHash == row.PayloadHash && StoredJson.ReadResult(existing.Status, existing.Result) is CompletionFailed stored)
+            {
+                return (stored, true);
+            }
+
+            return ((object)result, false);
+        }, cancellationToken);
+    }
+
+    /// <summary>The outcome transaction; null when written, else the row as stored (an earlier outcome won).</summary>
+    private Task<ClaimedRow?> WriteOutcomeAsync(RequestRow row, DeadLetterRow? parked, bool overwrite, CancellationToken cancellationToken) =>
         retry.RunAsync("outcome", row.RequestId, async token =>
         {
             await using var db = await contexts.CreateDbContextAsync(token);
             // One transaction of our own: no savepoint round trip around SaveChanges.
             db.Database.AutoSavepointsEnabled = false;
             await using var transaction = await db.Database.BeginTransactionAsync(token);
-            var written = await db.Database.ExecuteSqlRawAsync(OutcomeSql, OutcomeParameters(row), token);
+            var written = await db.Database.ExecuteSqlRawAsync(OutcomeSql, OutcomeParameters(row, overwrite), token);
+            ClaimedRow? stored = null;
             if (written == 0)
             {
-                Log.OutcomeAlreadyRecorded(logger, row.RequestId);
+                var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+                stored = await ReadRowAsync(connection, row.RequestId, token);
+                var sameWrite = stored.Result is not null && await CompletedAtAsync(connection, row.RequestId, token) == row.CompletedAt;
+                if (sameWrite)
+                {
+                    Log.OutcomeAlreadyRecorded(logger, row.RequestId);
+                    await transaction.CommitAsync(token);
+                    return null;
+                }
             }
             else
             {
@@ -162,32 +447,77 @@ public sealed class AuditTrail(
                     await db.Database.ExecuteSqlRawAsync(ParkSql, ParkParameters(parked), token);
                 }
 
-                if (row.Attempts.Count > 0)
-                {
-                    // A try whose commit failed may have left generated ids on the rows.
-                    row.Attempts.ForEach(a => a.Id = 0);
-                    db.Attempts.AddRange(row.Attempts);
-                    await db.SaveChangesAsync(token);
-                }
+                await db.Database.ExecuteSqlRawAsync(EndDeferralSql,
+                    [Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId), Parameter("now", NpgsqlDbType.TimestampTz, row.CompletedAt)], token);
+            }
+
+            if (row.Attempts.Count > 0)
+            {
+                // A try whose commit failed may have left generated ids on the rows. A run that lost the race still
+                // records its calls: they were paid for.
+                row.Attempts.ForEach(a => a.Id = 0);
+                db.Attempts.AddRange(row.Attempts);
+                await db.SaveChangesAsync(token);
             }
 
             await transaction.CommitAsync(token);
-            return written;
+            return stored;
         }, cancellationToken);
 
-    private static NpgsqlParameter[] StartParameters(RequestRow row) =>
+    private static async Task<ClaimedRow> ReadRowAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken, bool locking = true)
+    {
+        await using var command = new NpgsqlCommand(locking ? LockRowSql : LockRowSql.Replace("FOR UPDATE", "", StringComparison.Ordinal), connection);
+        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            // Deleted between the insert that found it and this read (retention or an ops cleanup): let the retry insert it.
+            throw new TimeoutException($"request {requestId} vanished while being claimed");
+        }
+
+        return new ClaimedRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetGuid(1),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5));
+    }
+
+    private static async Task<ClaimedDeferral?> ReadDeferralAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(LockDeferralSql, connection);
+        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new ClaimedDeferral(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2), reader.GetInt32(3),
+            reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5));
+    }
+
+    private static Task<DateTimeOffset?> CompletedAtAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken) =>
+        TimeAsync(connection, "SELECT completed_at FROM requests WHERE request_id = @request_id", requestId, cancellationToken);
+
+    private static Task<DateTimeOffset?> DeferredAtAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken) =>
+        TimeAsync(connection, "SELECT deferred_at FROM deferred_requests WHERE request_id = @request_id", requestId, cancellationToken);
+
+    private static async Task<DateTimeOffset?> TimeAsync(NpgsqlConnection connection, string sql, Guid requestId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetFieldValue<DateTimeOffset>(0) : null;
+    }
+
+    private static NpgsqlParameter[] ClaimParameters(RequestRow row) =>
     [
         Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
-        Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
-        Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
-        Parameter("status", NpgsqlDbType.Varchar, row.Status),
-        Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
-        Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
-        Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
-        Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
+        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Parameter("claimed_by", NpgsqlDbType.Varchar, row.ClaimedBy),
+        Parameter("claim_token", NpgsqlDbType.Uuid, row.ClaimToken),
+        Parameter("lease_until", NpgsqlDbType.TimestampTz, row.LeaseUntil),
     ];
 
-    private static NpgsqlParameter[] OutcomeParameters(RequestRow row) =>
+    private static NpgsqlParameter[] OutcomeParameters(RequestRow row, bool overwrite) =>
     [
         Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
         Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
@@ -211,6 +541,25 @@ public sealed class AuditTrail(
         Parameter("response_hash", NpgsqlDbType.Varchar, row.ResponseHash),
         Parameter("response", NpgsqlDbType.Text, row.Response),
         Parameter("result", NpgsqlDbType.Jsonb, row.Result),
+        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Parameter("overwrite", NpgsqlDbType.Boolean, overwrite),
+    ];
+
+    private static NpgsqlParameter[] RejectParameters(RequestRow row) =>
+    [
+        Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
+        Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
+        Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
+        Parameter("status", NpgsqlDbType.Varchar, row.Status),
+        Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
+        Parameter("completed_at", NpgsqlDbType.TimestampTz, row.CompletedAt),
+        Parameter("failure_reason", NpgsqlDbType.Varchar, row.FailureReason),
+        Parameter("error", NpgsqlDbType.Text, row.Error),
+        Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
+        Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
+        Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
+        Parameter("result", NpgsqlDbType.Jsonb, row.Result),
+        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
     ];
 
     private static NpgsqlParameter[] ParkParameters(DeadLetterRow parked) =>

@@ -27,4 +27,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
         Message = "Request {RequestId}: audit {Write} write failed and is not retried: {Error}")]
     public static partial void WriteFailed(ILogger logger, Exception exception, Guid requestId, string write, string error);
+
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: another delivery stored its outcome first ({Status}); that result is published instead")]
+    public static partial void OutcomeStoredBefore(ILogger logger, Guid requestId, string status);
+
+    [LoggerMessage(EventId = 1408, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: its claim could not be released ({Error}); a redelivery waits for the lease to lapse")]
+    public static partial void ClaimNotReleased(ILogger logger, Guid requestId, string error);
 }

@@ -15,7 +15,10 @@ public sealed class ChainCatalog
         {
             _chains[name] = steps
                 .Select((s, i) => new ChainStep(i, s.Provider, s.Model, s.MaxRetries, s.BaseDelay, s.MaxDelay, s.JitterRatio,
-                    s.MaxRetryAfter, s.Timeout ?? (providers.Value.TryGetValue(s.Provider, out var p) ? p.Timeout : TimeSpan.FromSeconds(60))))
+                    s.MaxRetryAfter, s.Timeout ?? (providers.Value.TryGetValue(s.Provider, out var p) ? p.Timeout : TimeSpan.FromSeconds(60)))
+                {
+                    MinTimeToAnswer = s.MinTimeToAnswer,
+                })
                 .ToList();
         }
     }
@@ -92,6 +95,11 @@ public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers)
                 if (step.Timeout is { } t && t <= TimeSpan.Zero)
                 {
                     errors.Add($"{key}:Timeout must be positive, was {t}");
+                }
+
+                if (step.MinTimeToAnswer < TimeSpan.Zero)
+                {
+                    errors.Add($"{key}:MinTimeToAnswer must not be negative, was {step.MinTimeToAnswer} (env {env}__MinTimeToAnswer)");
                 }
             }
         }

@@ -48,6 +48,12 @@ public sealed class ChainStepOptions
 
     /// <summary>Per-call timeout on this step; empty means the provider's <c>Timeout</c>.</summary>
     public TimeSpan? Timeout { get; set; }
+
+    /// <summary>
+    /// The least time before the request's deadline this step needs to answer; with less left the step is not started
+    /// (<c>skipped: deadline</c>).
+    /// </summary>
+    public TimeSpan MinTimeToAnswer { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>A validated step with everything the runner needs resolved.</summary>
@@ -60,4 +66,33 @@ public sealed record ChainStep(
     TimeSpan MaxDelay,
     double JitterRatio,
     TimeSpan MaxRetryAfter,
-    TimeSpan Timeout);
+    TimeSpan Timeout)
+{
+    /// <summary>Less time than this before the deadline and the step is skipped (<see cref="ChainStepOptions.MinTimeToAnswer"/>).</summary>
+    public TimeSpan MinTimeToAnswer { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// The <c>Chain</c> section: how long the chain may wait inside a consumer, and how long a request may be deferred
+/// durably when it would wait longer (a long Retry-After, a spent pacing budget, every step's breaker open).
+/// </summary>
+public sealed class ChainRunOptions
+{
+    public const string Section = "Chain";
+
+    /// <summary>
+    /// Waits up to this long happen in the consumer (the message stays unacknowledged); longer ones are deferred: the
+    /// request is stored with its chain position and re-published when the wait is over.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan InProcessWaitLimit { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The longest a request may spend deferred, counted from its first deferral; past it the chain behaves as if it
+    /// could not wait (falls back, or fails and parks). 0 turns deferral off: every wait happens in the consumer.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MaxDeferral { get; set; } = TimeSpan.FromMinutes(10);
+
+    public bool DeferralEnabled => MaxDeferral > TimeSpan.Zero;
+}

@@ -19,6 +19,9 @@ public enum Decision
 
     /// <summary>No call was made on this step; <see cref="AttemptRecord.Note"/> says why (deadline, unknown provider, ...).</summary>
     Skipped,
+
+    /// <summary>The chain stops here for now and the request is stored to resume after <see cref="AttemptRecord.Wait"/>.</summary>
+    Deferred,
 }
 
 /// <summary>One row of a request's timeline: a provider call, or a step skipped without one.</summary>
@@ -45,7 +48,40 @@ public sealed record AttemptRecord(
     public TimeSpan Latency => EndedAt - StartedAt;
 }
 
-/// <summary>How a chain run ended. Exactly one of <see cref="Answer"/> or <see cref="FailureReason"/> is set.</summary>
+/// <summary>
+/// Where a run starts: the chain's beginning, or where a deferred run stopped (step, attempt on that step), with the
+/// provider calls already made for the request and when its first deferral began (what Chain:MaxDeferral counts from).
+/// </summary>
+public sealed record ChainStart(int StepIndex, int Attempt, int PriorCalls, DateTimeOffset? DeferralStartedAt)
+{
+    public static readonly ChainStart Beginning = new(0, 1, 0, null);
+
+    public bool IsBeginning => StepIndex == 0 && Attempt == 1;
+}
+
+/// <summary>Why a run stopped to resume later.</summary>
+public static class DeferralKinds
+{
+    /// <summary>A retry (Retry-After or backoff) longer than Chain:InProcessWaitLimit.</summary>
+    public const string Retry = "retry";
+
+    /// <summary>The provider's pacing budget frees up later than Chain:InProcessWaitLimit.</summary>
+    public const string Pacing = "pacing";
+
+    /// <summary>No step could be called (every breaker open, every budget closed): backpressure.</summary>
+    public const string Unavailable = "unavailable";
+
+    /// <summary>Another delivery of the same request holds its claim: look again when its lease ends.</summary>
+    public const string InFlight = "in_flight";
+}
+
+/// <summary>A run that stopped to resume at <see cref="ResumeAt"/>, at step <see cref="StepIndex"/>, attempt <see cref="Attempt"/>.</summary>
+public sealed record ChainDeferral(DateTimeOffset ResumeAt, int StepIndex, int Attempt, string Kind, string Reason, DateTimeOffset DeferralStartedAt);
+
+/// <summary>
+/// How a chain run ended: an answer, a failure, or (when <see cref="Deferral"/> is set) neither yet. Exactly one of
+/// <see cref="Answer"/>, <see cref="FailureReason"/> or <see cref="Deferral"/> is set.
+/// </summary>
 public sealed record ChainOutcome(
     ProviderSuccess? Answer,
     ChainStep? AnsweredBy,
@@ -55,8 +91,17 @@ public sealed record ChainOutcome(
 {
     public bool Succeeded => Answer is not null;
 
-    /// <summary>Provider calls actually made (skipped steps do not count).</summary>
+    /// <summary>Set when the run stopped to resume later: no result is published yet.</summary>
+    public ChainDeferral? Deferral { get; init; }
+
+    /// <summary>Provider calls made for this request by earlier runs (before deferrals).</summary>
+    public int PriorCalls { get; init; }
+
+    /// <summary>Provider calls actually made by this run (skipped steps do not count).</summary>
     public int CallCount => Attempts.Count(a => a.CallMade);
+
+    /// <summary>Provider calls made for the request across its deferrals: what the result reports.</summary>
+    public int TotalCalls => PriorCalls + CallCount;
 
     public bool FallbackUsed => AnsweredBy is { Index: > 0 };
 }

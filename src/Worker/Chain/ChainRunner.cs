@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Worker.Contracts;
 using Worker.ProviderHealth;
 using Worker.Providers;
@@ -10,51 +11,91 @@ namespace Worker.Chain;
 /// Before each call the step's pacing budget and circuit breaker are consulted: a step that may not be called is
 /// skipped at once, with no call and no wait, and recorded as such.
 /// </summary>
+/// <remarks>
+/// Waits up to Chain:InProcessWaitLimit happen here. A longer one (a Retry-After of a minute, a spent pacing budget)
+/// ends the run with a <see cref="ChainDeferral"/> instead: the consumer stores the request with the position to
+/// resume at, and <see cref="RunAsync(CompletionRequested, IReadOnlyList{ChainStep}, ChainStart, CancellationToken)"/>
+/// picks it up there. So does a run whose remaining steps are all known down (breaker open, pacing closed by a 429):
+/// backpressure instead of parking, until the step that comes back first may be tried. Deferral stops at the deadline
+/// and at Chain:MaxDeferral; past them the run ends as it always did.
+/// </remarks>
 public sealed class ChainRunner(
     IProviderRegistry providers,
     CircuitBreakers breakers,
     RateBudgets budgets,
+    IOptions<ChainRunOptions> options,
     TimeProvider time,
     ILogger<ChainRunner> logger,
     Random? random = null)
 {
+    /// <summary>The note of a step skipped because too little time was left before the deadline.</summary>
+    public const string DeadlineSkip = "skipped: deadline";
+
+    /// <summary>A deferral is never shorter than this, so a run that finds everything down does not spin.</summary>
+    internal static readonly TimeSpan MinDeferral = TimeSpan.FromSeconds(1);
+
     private readonly Random _random = random ?? Random.Shared;
 
-    public async Task<ChainOutcome> RunAsync(CompletionRequested request, IReadOnlyList<ChainStep> steps, CancellationToken cancellationToken)
+    public Task<ChainOutcome> RunAsync(CompletionRequested request, IReadOnlyList<ChainStep> steps, CancellationToken cancellationToken) =>
+        RunAsync(request, steps, ChainStart.Beginning, cancellationToken);
+
+    /// <summary>Runs the chain from <paramref name="start"/> (the beginning, or where a deferred run stopped).</summary>
+    public async Task<ChainOutcome> RunAsync(CompletionRequested request, IReadOnlyList<ChainStep> steps, ChainStart start, CancellationToken cancellationToken)
     {
-        var attempts = new List<AttemptRecord>();
+        var run = new Run(request, start, time.GetUtcNow(), options.Value);
         var deadline = request.Deadline;
 
         if (deadline is { } d && time.GetUtcNow() >= d)
         {
-            return Failed(FailureReasons.DeadlineExceeded, $"The deadline {d:O} had passed before any provider was called.", attempts);
+            return run.Failed(FailureReasons.DeadlineExceeded, $"The deadline {d:O} had passed before any provider was called.");
         }
 
         var providerRequest = new ProviderRequest("", request.Messages, request.MaxOutputTokens, request.Temperature);
         var estimatedTokens = (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
-        foreach (var step in steps)
+        foreach (var step in steps.Where(s => s.Index >= start.StepIndex))
         {
             var isLastStep = step.Index == steps.Count - 1;
             if (!providers.TryGet(step.Provider, out var provider))
             {
                 // Configuration is validated at start, so this means a chain was edited at run time.
-                Skip(request.RequestId, step, attempts, $"provider '{step.Provider}' is not configured");
+                Skip(run, step, $"provider '{step.Provider}' is not configured");
                 continue;
             }
 
-            for (var attempt = 1; ; attempt++)
+            for (var attempt = step.Index == start.StepIndex ? start.Attempt : 1; ; attempt++)
             {
                 var startedAt = time.GetUtcNow();
                 var remaining = deadline - startedAt;
                 if (remaining <= TimeSpan.Zero)
                 {
-                    Skip(request.RequestId, step, attempts, "skipped: deadline");
-                    return Failed(FailureReasons.DeadlineExceeded, $"The deadline {deadline:O} passed after {Calls(attempts)} provider call(s).", attempts);
+                    Skip(run, step, DeadlineSkip);
+                    return run.Failed(FailureReasons.DeadlineExceeded, $"The deadline {deadline:O} passed after {run.Calls} provider call(s).");
                 }
 
-                if (await PaceAsync(step, estimatedTokens, deadline, cancellationToken) is { } paced)
+                if (remaining < step.MinTimeToAnswer)
                 {
-                    Skip(request.RequestId, step, attempts, paced);
+                    // No new step starts without the time to answer: a call that cannot finish would only be paid for.
+                    Log.TooLittleTime(logger, request.RequestId, step.Provider, step.Model, (long)remaining.Value.TotalMilliseconds,
+                        (long)step.MinTimeToAnswer.TotalMilliseconds);
+                    Skip(run, step, DeadlineSkip);
+                    break;
+                }
+
+                var pace = await PaceAsync(step, estimatedTokens, deadline, cancellationToken);
+                if (pace.DeferUntil is { } until)
+                {
+                    if (run.CanDefer(until, step, deadline) is null)
+                    {
+                        return Defer(run, step, attempt, until, DeferralKinds.Pacing, pace.Reason!);
+                    }
+
+                    Skip(run, step, "skipped: " + pace.Reason, (attempt, until));
+                    break;
+                }
+
+                if (pace.Reason is { } paced)
+                {
+                    Skip(run, step, "skipped: " + paced, pace.AvailableAt is { } availableAt ? (attempt, availableAt) : null);
                     break;
                 }
 
@@ -65,7 +106,8 @@ public sealed class ChainRunner(
                     ct => CallAsync(provider, providerRequest with { Model = step.Model }, timeout, ct), cancellationToken);
                 if (result is null)
                 {
-                    Skip(request.RequestId, step, attempts, "skipped: breaker open");
+                    Skip(run, step, "skipped: breaker open",
+                        (attempt, breakers.UnavailableUntil(step.Provider, step.Model) ?? time.GetUtcNow() + CircuitBreakers.HalfOpenProbeWait));
                     break;
                 }
 
@@ -73,9 +115,9 @@ public sealed class ChainRunner(
 
                 if (result is ProviderSuccess success)
                 {
-                    attempts.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success));
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success));
                     Log.Answered(logger, request.RequestId, step.Provider, step.Model, attempt, (long)(endedAt - startedAt).TotalMilliseconds);
-                    return new ChainOutcome(success, step, null, null, attempts);
+                    return run.Answered(success, step);
                 }
 
                 var failure = (ProviderFailure)result;
@@ -91,9 +133,9 @@ public sealed class ChainRunner(
                 if (action == FailureAction.FailRequest)
                 {
                     const string invalid = "the provider rejected the request as invalid";
-                    attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, invalid));
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, invalid));
                     Log.GivingUp(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, invalid);
-                    return Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}", attempts);
+                    return run.Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}");
                 }
 
                 string why;
@@ -104,16 +146,28 @@ public sealed class ChainRunner(
                     {
                         why = $"Retry-After {failure.RetryAfter.Value.TotalSeconds:0.#} s exceeds MaxRetryAfter {step.MaxRetryAfter.TotalSeconds:0.#} s";
                     }
-                    else if (deadline is { } dl && endedAt + delay >= dl)
+                    else if (deadline is { } dl && endedAt + delay + step.MinTimeToAnswer > dl)
                     {
-                        why = $"no time left before the deadline to wait {delay.TotalMilliseconds:0} ms";
+                        why = $"no time left before the deadline to wait {delay.TotalMilliseconds:0} ms and answer";
                     }
-                    else
+                    else if (delay <= run.Options.InProcessWaitLimit || !run.Options.DeferralEnabled)
                     {
-                        attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {attempt} of {step.MaxRetries}"));
+                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {attempt} of {step.MaxRetries}"));
                         Log.Retrying(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, (long)delay.TotalMilliseconds);
                         await Task.Delay(delay, time, cancellationToken);
                         continue;
+                    }
+                    else if (run.CanDefer(endedAt + delay, step, deadline) is { } tooLong)
+                    {
+                        why = $"a {delay.TotalSeconds:0.#} s wait {tooLong}";
+                    }
+                    else
+                    {
+                        // The wait is long: hand the consumer slot back and resume this step later, durably.
+                        var note = failure.RetryAfter is { } asked ? $"Retry-After {asked.TotalSeconds:0.#} s" : $"backoff {delay.TotalSeconds:0.#} s";
+                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Deferred, delay, null,
+                            $"retry {attempt} of {step.MaxRetries} deferred: {note}"));
+                        return Deferred(run, step, attempt + 1, endedAt + delay, DeferralKinds.Retry, $"{step.Provider}/{step.Model} {errorClass}: {note}");
                     }
                 }
                 else
@@ -124,12 +178,12 @@ public sealed class ChainRunner(
                 if (isLastStep)
                 {
                     why += "; no step left";
-                    attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, why));
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, why));
                     Log.GivingUp(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, why);
                 }
                 else
                 {
-                    attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.FellBack, null, null, why));
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.FellBack, null, null, why));
                     Log.FallingBack(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, why);
                 }
 
@@ -137,23 +191,65 @@ public sealed class ChainRunner(
             }
         }
 
-        return Exhausted(attempts);
+        // Backpressure: the steps left were not tried because they are known down (breaker open, pacing closed by a
+        // 429). Failing now would burn the backlog into parked requests; wait (durably) until the first of them may be
+        // tried again, and resume there.
+        if (run.TrailingDown() is [var first, ..] down && run.Options.DeferralEnabled)
+        {
+            var step = steps.First(s => s.Index == first.Step);
+            var until = down.Min(d => d.Until);
+            var floor = time.GetUtcNow() + MinDeferral;
+            until = until > floor ? until : floor;
+            if (run.CanDefer(until, step, deadline) is null)
+            {
+                return Defer(run, step, first.Attempt, until, DeferralKinds.Unavailable,
+                    "no step left that may be called now: " + string.Join("; ", down.Select(d => $"{run.Attempts[d.Record].Provider}/{run.Attempts[d.Record].Model} {run.Attempts[d.Record].Note}")));
+            }
+        }
+
+        return Exhausted(run);
     }
 
-    /// <summary>Takes a slot in the provider's budget, waiting when the wait is short; else says why the step is skipped.</summary>
-    private async Task<string?> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    /// <summary>Ends the run with a deferral recorded as a row of its own (no call was made for it).</summary>
+    private ChainOutcome Defer(Run run, ChainStep step, int attempt, DateTimeOffset until, string kind, string reason)
     {
+        var now = time.GetUtcNow();
+        run.Attempts.Add(new AttemptRecord(step.Index, step.Provider, step.Model, 0, now, now, CallMade: false,
+            null, null, null, Decision.Deferred, until - now, null, null, null, $"deferred: {reason}"));
+        return Deferred(run, step, attempt, until, kind, reason);
+    }
+
+    private ChainOutcome Deferred(Run run, ChainStep step, int attempt, DateTimeOffset until, string kind, string reason)
+    {
+        Log.Deferring(logger, run.Request.RequestId, step.Provider, step.Model, kind, until, reason);
+        return run.Deferred(new ChainDeferral(until, step.Index, attempt, kind, reason, run.DeferralOrigin));
+    }
+
+    /// <summary>
+    /// Takes a slot in the provider's budget, waiting when the wait is short. Otherwise says why the step is skipped,
+    /// or, when the budget frees up within MaxWait but later than the in-process limit, until when to defer.
+    /// </summary>
+    private async Task<PaceResult> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
         while (true)
         {
             var pace = budgets.TryAcquire(step.Provider, estimatedTokens);
             if (pace.Allowed)
             {
-                return null;
+                return default;
             }
 
-            if (!pace.WorthWaiting || (deadline is { } d && time.GetUtcNow() + pace.Wait >= d))
+            var now = time.GetUtcNow();
+            var availableAt = now + pace.Wait;
+            if (!pace.WorthWaiting || (deadline is { } d && availableAt + step.MinTimeToAnswer >= d))
             {
-                return "skipped: " + pace.Reason;
+                return new PaceResult(pace.Reason, availableAt, null);
+            }
+
+            if (pace.Wait > settings.InProcessWaitLimit && settings.DeferralEnabled)
+            {
+                return new PaceResult(pace.Reason, availableAt, availableAt);
             }
 
             await Task.Delay(pace.Wait, time, cancellationToken);
@@ -175,12 +271,18 @@ public sealed class ChainRunner(
         }
     }
 
-    private void Skip(Guid requestId, ChainStep step, List<AttemptRecord> attempts, string why)
+    /// <param name="down">Set when the step was skipped because it is down (breaker, pacing): the attempt it was at, and when it may be back.</param>
+    private void Skip(Run run, ChainStep step, string why, (int Attempt, DateTimeOffset Until)? down = null)
     {
         var now = time.GetUtcNow();
-        attempts.Add(new AttemptRecord(step.Index, step.Provider, step.Model, 0, now, now, CallMade: false,
+        run.Attempts.Add(new AttemptRecord(step.Index, step.Provider, step.Model, 0, now, now, CallMade: false,
             null, null, null, Decision.Skipped, null, null, null, null, why));
-        Log.Skipped(logger, requestId, step.Provider, step.Model, why);
+        if (down is { } d)
+        {
+            run.Down.Add((run.Attempts.Count - 1, step.Index, d.Attempt, d.Until));
+        }
+
+        Log.Skipped(logger, run.Request.RequestId, step.Provider, step.Model, why);
     }
 
     private static AttemptRecord Record(ChainStep step, int attempt, DateTimeOffset startedAt, DateTimeOffset endedAt,
@@ -189,8 +291,15 @@ public sealed class ChainRunner(
             failure?.Class, failure?.HttpStatus, failure?.RetryAfter, decision, wait,
             success?.InputTokens, success?.OutputTokens, failure?.Detail, note);
 
-    private static ChainOutcome Exhausted(List<AttemptRecord> attempts)
+    private static ChainOutcome Exhausted(Run run)
     {
+        var attempts = run.Attempts;
+        if (attempts is [.., { CallMade: false, Note: DeadlineSkip }])
+        {
+            return run.Failed(FailureReasons.DeadlineExceeded,
+                $"Too little time was left before the deadline {run.Request.Deadline:O} for the next step, after {run.Calls} provider call(s).");
+        }
+
         var failed = attempts.Where(a => a.ErrorClass is not null).ToList();
         var reason = failed.Count > 0 && failed.All(a => a.ErrorClass == ErrorClass.ContentBlocked)
             ? FailureReasons.ContentBlocked
@@ -202,11 +311,69 @@ public sealed class ChainRunner(
             .Select(g => $"{g.Key.Provider}/{g.Key.Model}: " + string.Join(", ", g
                 .GroupBy(a => a.ErrorClass is { } c ? $"{c.ToWireName()}{(a.HttpStatus is { } s ? $" (HTTP {s})" : "")}" : a.Note ?? "skipped")
                 .Select(c => c.Count() > 1 ? $"{c.Key} x{c.Count()}" : c.Key))));
-        return Failed(reason, $"Every step of the chain failed. {summary}", attempts);
+        return run.Failed(reason, $"Every step of the chain failed. {summary}");
     }
 
-    private static ChainOutcome Failed(string reason, string error, List<AttemptRecord> attempts) =>
-        new(null, null, reason, error, attempts);
+    /// <summary>What <see cref="PaceAsync"/> decided: go (all null), skip (<see cref="Reason"/>), or defer until <see cref="DeferUntil"/>.</summary>
+    private readonly record struct PaceResult(string? Reason, DateTimeOffset? AvailableAt, DateTimeOffset? DeferUntil);
 
-    private static int Calls(List<AttemptRecord> attempts) => attempts.Count(a => a.CallMade);
+    /// <summary>The state of one run: its records, and what deferral it may still make.</summary>
+    private sealed class Run(CompletionRequested request, ChainStart start, DateTimeOffset startedAt, ChainRunOptions options)
+    {
+        public CompletionRequested Request { get; } = request;
+
+        public ChainRunOptions Options { get; } = options;
+
+        public List<AttemptRecord> Attempts { get; } = [];
+
+        /// <summary>Each skip of a step that is down: its record, the step and attempt it was at, and when it may be back.</summary>
+        public List<(int Record, int Step, int Attempt, DateTimeOffset Until)> Down { get; } = [];
+
+        /// <summary>The skips of down steps that end the run (nothing after them was tried), in order; empty if the run ended otherwise.</summary>
+        public List<(int Record, int Step, int Attempt, DateTimeOffset Until)> TrailingDown()
+        {
+            var trailing = new List<(int Record, int Step, int Attempt, DateTimeOffset Until)>();
+            for (var i = Attempts.Count - 1; i >= 0; i--)
+            {
+                var skip = Down.FindIndex(d => d.Record == i);
+                if (skip < 0)
+                    break;
+                trailing.Insert(0, Down[skip]);
+            }
+
+            return trailing;
+        }
+
+        public int Calls => Attempts.Count(a => a.CallMade);
+
+        /// <summary>What Chain:MaxDeferral counts from: the request's first deferral, or now.</summary>
+        public DateTimeOffset DeferralOrigin => start.DeferralStartedAt ?? startedAt;
+
+        /// <summary>Null when the run may defer until <paramref name="until"/>, else why not.</summary>
+        public string? CanDefer(DateTimeOffset until, ChainStep step, DateTimeOffset? deadline)
+        {
+            if (!Options.DeferralEnabled)
+            {
+                return "cannot be deferred (Chain:MaxDeferral is 0)";
+            }
+
+            if (deadline is { } d && until + step.MinTimeToAnswer >= d)
+            {
+                return "would leave no time before the deadline";
+            }
+
+            return until - DeferralOrigin > Options.MaxDeferral
+                ? $"exceeds Chain:MaxDeferral {Options.MaxDeferral.TotalMinutes:0.#} min (deferred since {DeferralOrigin:HH:mm:ss})"
+                : null;
+        }
+
+        public ChainOutcome Answered(ProviderSuccess answer, ChainStep step) =>
+            new(answer, step, null, null, Attempts) { PriorCalls = start.PriorCalls };
+
+        public ChainOutcome Failed(string reason, string error) =>
+            new(null, null, reason, error, Attempts) { PriorCalls = start.PriorCalls };
+
+        public ChainOutcome Deferred(ChainDeferral deferral) =>
+            new(null, null, null, null, Attempts) { PriorCalls = start.PriorCalls, Deferral = deferral };
+    }
 }

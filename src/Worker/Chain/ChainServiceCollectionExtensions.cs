@@ -4,10 +4,11 @@ namespace Worker.Chain;
 
 public static class ChainServiceCollectionExtensions
 {
-    /// <summary>The <c>Chains</c> section, validated at start, and the runner that walks a chain.</summary>
+    /// <summary>The <c>Chains</c> and <c>Chain</c> sections, validated at start, and the runner that walks a chain.</summary>
     public static IServiceCollection AddChains(this IServiceCollection services)
     {
         services.AddOptions<ChainsOptions>().BindConfiguration("Chains").ValidateOnStart();
+        services.AddOptions<ChainRunOptions>().BindConfiguration(ChainRunOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ChainsOptions>, ChainsOptionsValidator>();
         services.AddSingleton<ChainCatalog>();
         services.AddSingleton<ChainRunner>();

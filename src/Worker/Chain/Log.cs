@@ -25,4 +25,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1105, Level = LogLevel.Debug,
         Message = "Request {RequestId}: {Provider}/{Model} failure detail: {Detail}")]
     public static partial void FailureDetail(ILogger logger, Guid requestId, string provider, string model, string detail);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information,
+        Message = "Request {RequestId}: deferring at {Provider}/{Model} ({Kind}) until {ResumeAt:O}: {Why}")]
+    public static partial void Deferring(ILogger logger, Guid requestId, string provider, string model, string kind, DateTimeOffset resumeAt, string why);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Information,
+        Message = "Request {RequestId}: {Provider}/{Model} not started: {RemainingMs} ms left before the deadline, it needs {MinTimeMs} ms")]
+    public static partial void TooLittleTime(ILogger logger, Guid requestId, string provider, string model, long remainingMs, long minTimeMs);
 }

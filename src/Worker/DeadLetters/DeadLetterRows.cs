@@ -23,6 +23,9 @@ public static class DeadLetterSource
 
     /// <summary>MassTransit moved the message to the request queue's <c>_error</c> queue.</summary>
     public const string ErrorQueue = "error_queue";
+
+    /// <summary>MassTransit moved the message to the request queue's <c>_skipped</c> queue: no consumer takes its type.</summary>
+    public const string SkippedQueue = "skipped_queue";
 }
 
 /// <summary>The reasons of dead letters ingested from the <c>_error</c> queue (chain items carry a FailureReasons code).</summary>
@@ -36,6 +39,9 @@ public static class ErrorQueueReasons
 
     /// <summary>Any other exception thrown while the message was consumed.</summary>
     public const string ConsumerFault = "consumer_fault";
+
+    /// <summary>A MassTransit envelope of a message type nothing on the request queue consumes (the <c>_skipped</c> queue).</summary>
+    public const string UnrecognizedMessageType = "unrecognized_message_type";
 }
 
 /// <summary>

@@ -8,8 +8,8 @@ using Worker.Messaging;
 namespace Worker.DeadLetters;
 
 /// <summary>
-/// Reads the request queue's <c>_error</c> queue into the dead-letter store, with MassTransit's fault headers and the body
-/// as text. A plain AMQP consumer (RabbitMQ.Client, which MassTransit itself runs on) rather than a MassTransit receive
+/// Reads the request queue's <c>_error</c> queue (and its <c>_skipped</c> queue, where MassTransit puts messages of a type
+/// no consumer takes) into the dead-letter store, with MassTransit's fault headers and the body as text. A plain AMQP consumer (RabbitMQ.Client, which MassTransit itself runs on) rather than a MassTransit receive
 /// endpoint: what lands in <c>_error</c> is by definition what MassTransit's pipeline could not handle (a body no
 /// deserializer reads, any content type), and a MassTransit endpoint would deserialize before any handler ran and move
 /// whatever it could not read on to <c>_error_error</c>. Here bytes and headers are taken as they are.
@@ -31,13 +31,16 @@ public sealed class ErrorQueueIngest(
     private const string InsertSql = $"""
         INSERT INTO dead_letters (id, request_id, source, status, reason, error_class, provider, chain, exception_type, group_key, error,
                                   stack_trace, message, body, content_type, headers, faulted_at, first_parked_at, last_parked_at, park_count)
-        VALUES (@id, @request_id, '{DeadLetterSource.ErrorQueue}', '{DeadLetterStatus.Parked}', @reason, NULL, NULL, @chain, @exception_type,
+        VALUES (@id, @request_id, @source, '{DeadLetterStatus.Parked}', @reason, NULL, NULL, @chain, @exception_type,
                 @group_key, @error, @stack_trace, @message, @body, @content_type, @headers, @faulted_at, @parked_at, @parked_at, 1)
         ON CONFLICT (id) DO NOTHING
         """;
 
     /// <summary>The queue MassTransit moves the request queue's faulted messages to.</summary>
     public string Queue => messaging.Value.QueueName + "_error";
+
+    /// <summary>The queue MassTransit moves messages to when no consumer on the request queue takes their message type.</summary>
+    public string SkippedQueue => messaging.Value.QueueName + "_skipped";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -62,11 +65,15 @@ public sealed class ErrorQueueIngest(
                 await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
                 // As MassTransit declares it (durable, no arguments), so whichever of the two comes first, both agree.
                 await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: stoppingToken);
+                await channel.QueueDeclareAsync(SkippedQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: stoppingToken);
                 await channel.BasicQosAsync(0, 16, false, stoppingToken);
                 var consumer = new AsyncEventingBasicConsumer(channel);
-                consumer.ReceivedAsync += (_, delivery) => IngestAsync(channel, delivery, stoppingToken);
+                consumer.ReceivedAsync += (_, delivery) => IngestAsync(channel, delivery, skipped: false, stoppingToken);
                 await channel.BasicConsumeAsync(Queue, autoAck: false, consumer, stoppingToken);
-                Log.IngestingErrorQueue(logger, Queue, broker.ToString());
+                var skippedConsumer = new AsyncEventingBasicConsumer(channel);
+                skippedConsumer.ReceivedAsync += (_, delivery) => IngestAsync(channel, delivery, skipped: true, stoppingToken);
+                await channel.BasicConsumeAsync(SkippedQueue, autoAck: false, skippedConsumer, stoppingToken);
+                Log.IngestingErrorQueue(logger, $"{Queue} and {SkippedQueue}", broker.ToString());
                 await Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -88,12 +95,12 @@ public sealed class ErrorQueueIngest(
         }
     }
 
-    private async Task IngestAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stoppingToken)
+    private async Task IngestAsync(IChannel channel, BasicDeliverEventArgs delivery, bool skipped, CancellationToken stoppingToken)
     {
         try
         {
             var row = ErrorQueueMessage.ToDeadLetter(delivery.Body.Span, delivery.BasicProperties.ContentType, delivery.BasicProperties.MessageId,
-                delivery.BasicProperties.Headers, time.GetUtcNow());
+                delivery.BasicProperties.Headers, time.GetUtcNow(), skipped);
             await InsertAsync(row, stoppingToken);
             await channel.BasicAckAsync(delivery.DeliveryTag, false, stoppingToken);
             Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
@@ -122,6 +129,7 @@ public sealed class ErrorQueueIngest(
         await using var command = dataSource.CreateCommand(InsertSql);
         command.Parameters.Add(Parameter("id", NpgsqlDbType.Uuid, row.Id));
         command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId));
+        command.Parameters.Add(Parameter("source", NpgsqlDbType.Varchar, row.Source));
         command.Parameters.Add(Parameter("reason", NpgsqlDbType.Varchar, row.Reason));
         command.Parameters.Add(Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
         command.Parameters.Add(Parameter("exception_type", NpgsqlDbType.Varchar, row.ExceptionType));

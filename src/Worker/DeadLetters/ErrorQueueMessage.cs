@@ -26,13 +26,14 @@ public static class ErrorQueueMessage
     private const int ExceptionTypeLength = 256;
     private const int ContentTypeLength = 128;
 
+    /// <param name="skipped">The message came from the <c>_skipped</c> queue (no consumer for its type), not <c>_error</c>.</param>
     public static DeadLetterRow ToDeadLetter(ReadOnlySpan<byte> body, string? contentType, string? messageId,
-        IDictionary<string, object?>? headers, DateTimeOffset receivedAt)
+        IDictionary<string, object?>? headers, DateTimeOffset receivedAt, bool skipped = false)
     {
         var text = Headers(headers);
         var exceptionType = AuditText.Clean(text.GetValueOrDefault(FaultExceptionType), ExceptionTypeLength);
-        var reason = Classify(exceptionType);
         var bodyText = AuditText.Clean(Encoding.UTF8.GetString(body))!;
+        var reason = skipped ? ErrorQueueReasons.UnrecognizedMessageType : Classify(exceptionType, text.GetValueOrDefault(FaultStackTrace));
         var request = RequestIn(bodyText);
         var chain = request is null ? null : AuditText.Clean(request.Chain ?? ChainsOptions.DefaultChain, 128);
         var faultedAt = text.TryGetValue(FaultTimestamp, out var stamp)
@@ -44,13 +45,15 @@ public static class ErrorQueueMessage
         {
             Id = IdOf(messageId, body, faultedAt),
             RequestId = request?.RequestId,
-            Source = DeadLetterSource.ErrorQueue,
+            Source = skipped ? DeadLetterSource.SkippedQueue : DeadLetterSource.ErrorQueue,
             Status = DeadLetterStatus.Parked,
             Reason = reason,
             Chain = chain,
             ExceptionType = exceptionType,
             GroupKey = DeadLetterGroups.Key(reason, null, null, chain, exceptionType),
-            Error = AuditText.Clean(text.GetValueOrDefault(FaultMessage)) ?? "moved to the error queue without a fault message",
+            Error = skipped
+                ? $"No consumer on the request queue takes its message type ({MessageTypes(bodyText) ?? "none given"}): MassTransit moved it to the _skipped queue."
+                : AuditText.Clean(text.GetValueOrDefault(FaultMessage)) ?? "moved to the error queue without a fault message",
             StackTrace = stackTrace,
             Message = request is null ? null : StoredJson.Request(request),
             Body = bodyText,
@@ -65,13 +68,17 @@ public static class ErrorQueueMessage
 
     /// <summary>
     /// The reason code from MT-Fault-ExceptionType. MassTransit reports a body it cannot read as its SerializationException,
-    /// or as the JSON reader's own exception when the body is cut short.
+    /// as the JSON reader's own exception when the body is cut short, or as whatever System.Text.Json threw reading a value
+    /// of the wrong type (a FormatException for a requestId that is no GUID, an InvalidOperationException for a number
+    /// sent as a word, the literal <c>null</c>): those are recognised by the top frame of <paramref name="stackTrace"/>, in
+    /// System.Text.Json or in MassTransit's serialization.
     /// </summary>
-    public static string Classify(string? exceptionType) => exceptionType switch
+    public static string Classify(string? exceptionType, string? stackTrace = null) => exceptionType switch
     {
         null => ErrorQueueReasons.ConsumerFault,
         _ when exceptionType.Contains("SerializationException", StringComparison.Ordinal)
-            || exceptionType.StartsWith("System.Text.Json.", StringComparison.Ordinal) => ErrorQueueReasons.Undeserializable,
+            || exceptionType.StartsWith("System.Text.Json.", StringComparison.Ordinal)
+            || TopFrameIn(stackTrace, "at System.Text.Json.") || TopFrameIn(stackTrace, "at MassTransit.Serialization.") => ErrorQueueReasons.Undeserializable,
         _ when exceptionType.Contains("MessageReturnedException", StringComparison.Ordinal) => ErrorQueueReasons.ResultReturned,
         _ => ErrorQueueReasons.ConsumerFault,
     };
@@ -89,6 +96,26 @@ public static class ErrorQueueMessage
             return root.TryGetProperty("message", out var inner) && inner.ValueKind == JsonValueKind.Object
                 ? StoredJson.ReadRequest(inner.GetRawText())
                 : StoredJson.ReadRequest(body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TopFrameIn(string? stackTrace, string prefix) =>
+        stackTrace?.TrimStart().StartsWith(prefix, StringComparison.Ordinal) == true;
+
+    /// <summary>The <c>messageType</c> URNs of a MassTransit envelope, comma-separated; null when the body is not one.</summary>
+    private static string? MessageTypes(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array
+                ? AuditText.Clean(string.Join(", ", types.EnumerateArray().Select(t => t.ToString())), 500)
+                : null;
         }
         catch (JsonException)
         {

@@ -189,7 +189,9 @@ public sealed class ReplayRunner(
                 UPDATE requests
                 SET replay_count = replay_count + 1,
                     status = CASE WHEN status = '{RequestStatus.Parked}' THEN '{RequestStatus.Replayed}' ELSE status END,
-                    chain = CASE WHEN status = '{RequestStatus.Parked}' AND @chain IS NOT NULL THEN @chain ELSE chain END
+                    chain = CASE WHEN status = '{RequestStatus.Parked}' AND @chain IS NOT NULL THEN @chain ELSE chain END,
+                    -- Redirected, the request's payload changes (its chain): the next claim stores the new hash.
+                    payload_hash = CASE WHEN status = '{RequestStatus.Parked}' AND @chain IS NOT NULL THEN NULL ELSE payload_hash END
                 WHERE request_id = @request
                 """, ("request", id));
             requestUpdate.Parameters.Add(redirect);

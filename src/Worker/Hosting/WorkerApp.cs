@@ -1,6 +1,7 @@
 using Worker.Audit;
 using Worker.Chain;
 using Worker.DeadLetters;
+using Worker.Deferrals;
 using Worker.Health;
 using Worker.Messaging;
 using Worker.Ops;
@@ -39,6 +40,7 @@ public static class WorkerApp
         builder.Services.AddOpsApi(builder.Configuration);
         builder.Services.AddRetention();
         builder.Services.AddDeadLetters(builder.Configuration);
+        builder.Services.AddDeferrals();
 
         var app = builder.Build();
         app.MapWorkerHealth();

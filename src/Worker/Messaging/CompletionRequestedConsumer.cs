@@ -12,70 +12,170 @@ namespace Worker.Messaging;
 /// this endpoint has no MassTransit retry, so a provider is never paid more often than the chain says.
 /// </summary>
 /// <remarks>
-/// The audit trail brackets the chain: an <c>in_progress</c> row before the first call, then the outcome and every
-/// attempt committed before the result is published and the message acknowledged. Both writes wait out a PostgreSQL
-/// outage (Audit:WriteRetryFor) with the outcome kept in memory; past that bound the consumer throws, the message is
-/// not acknowledged and MassTransit moves it to the <c>_error</c> queue.
+/// The audit trail brackets the chain: a claim before the first call, then the outcome and every attempt committed
+/// before the result is published and the message acknowledged. Both writes wait out a PostgreSQL outage
+/// (Audit:WriteRetryFor) with the outcome kept in memory; past that bound the consumer throws, the message is not
+/// acknowledged and MassTransit moves it to the <c>_error</c> queue.
 /// <para>
-/// A request whose row is already terminal (a redelivery, a producer's retry, an ops replay of a request that has since
-/// finished) gets its stored result re-published, with no provider call. A failure whose reason is in
-/// DeadLetters:ParkReasons parks the request (<c>deadLettered: true</c>) for ops replay.
+/// Every delivery claims the request first (<see cref="AuditTrail.ClaimAsync"/>). A finished request gets its stored
+/// result re-published, with no provider call; a request running elsewhere, or deferred, is left to the
+/// deferred_requests row that delivers it again; a reused id with another payload is refused. A chain that must wait
+/// longer than Chain:InProcessWaitLimit is deferred: stored with its position and acknowledged, then re-published by the
+/// release job and resumed where it stopped. A failure whose reason is in DeadLetters:ParkReasons parks the request
+/// (<c>deadLettered: true</c>) for ops replay.
 /// </para>
 /// </remarks>
 public sealed class CompletionRequestedConsumer(
     ChainCatalog chains,
     ChainRunner runner,
     AuditTrail audit,
+    ClaimLeases leases,
     IOptions<RequestLimits> limits,
+    IOptions<MessagingOptions> messaging,
     ParkingPolicy parking,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CompletionRequestedConsumer> logger) : IConsumer<CompletionRequested>
 {
     public async Task Consume(ConsumeContext<CompletionRequested> context)
     {
         var request = context.Message;
-        var cancellationToken = context.CancellationToken;
+        using var run = RunToken(context.CancellationToken);
+        var cancellationToken = run.Token;
         var receivedAt = time.GetUtcNow();
         var invalid = RequestValidator.Validate(request, chains, limits.Value);
         if (invalid is not null)
         {
             Log.InvalidRequest(logger, request.RequestId, invalid);
             var rejected = Results.Failed(request, FailureReasons.InvalidRequest, invalid, 0, time.GetUtcNow());
-            await audit.RejectAsync(request, invalid, receivedAt, rejected.FailedAt, rejected, cancellationToken);
-            await Results.PublishAsync(context, rejected);
+            var (result, isRequestResult) = await audit.RejectAsync(request, invalid, receivedAt, rejected.FailedAt, rejected, cancellationToken);
+            await Results.PublishAsync(context, result, isRequestResult ? null : Results.RefusalMessageId(request.RequestId, PayloadHash.Of(request)));
             return;
         }
 
         chains.TryGet(request.Chain, out var steps);
-        var start = await audit.StartAsync(request, cancellationToken);
-        if (start.AlreadyCompleted)
+        var claim = await audit.ClaimAsync(request, cancellationToken);
+        switch (claim.Outcome)
         {
-            if (StoredJson.ReadResult(start.Status, start.StoredResult) is { } stored)
-            {
-                Log.RepublishingStoredResult(logger, request.RequestId, start.Status);
+            case ClaimOutcome.Conflict:
+                Log.PayloadConflict(logger, request.RequestId);
+                await Results.PublishAsync(context, Results.Conflict(request, time.GetUtcNow()),
+                    Results.RefusalMessageId(request.RequestId, PayloadHash.Of(request)));
+                return;
+            case ClaimOutcome.Finished when StoredJson.ReadResult(claim.PreviousStatus, claim.StoredResult) is { } stored:
+                Log.RepublishingStoredResult(logger, request.RequestId, claim.PreviousStatus);
                 await Results.PublishAsync(context, stored);
+                return;
+            case ClaimOutcome.Waiting:
+                Log.DeliveryWaiting(logger, request.RequestId, claim.Detail ?? "running or deferred elsewhere");
+                return;
+        }
+
+        if (RequestStatus.IsTerminal(claim.PreviousStatus))
+        {
+            // Finished before results were stored (an older schema): nothing to re-publish, so run it again.
+            Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
+        }
+
+        var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
+        if (!start.IsBeginning || start.PriorCalls > 0)
+        {
+            Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
+        }
+
+        using var lease = leases.Hold(request.RequestId, claim.Token);
+        var finished = false;
+        try
+        {
+            var outcome = await runner.RunAsync(request, steps, start, cancellationToken);
+            if (outcome.Deferral is { } deferral)
+            {
+                // The wait is long: the message is acknowledged and the deferred_requests row brings the request back.
+                if (await audit.DeferAsync(request, claim, outcome, cancellationToken))
+                {
+                    Log.Deferred(logger, request.RequestId, deferral.Kind, deferral.ResumeAt, deferral.StepIndex, deferral.Attempt, deferral.Reason);
+                }
+                else
+                {
+                    Log.ClaimLost(logger, request.RequestId);
+                }
+
+                finished = true;
                 return;
             }
 
-            // Finished before results were stored (an older schema): nothing to re-publish, so run it again.
-            Log.NoStoredResult(logger, request.RequestId, start.Status);
+            var completedAt = time.GetUtcNow();
+            object result;
+            if (outcome.Succeeded)
+            {
+                result = Results.Succeeded(request, outcome, completedAt);
+            }
+            else
+            {
+                var park = parking.ShouldPark(outcome.FailureReason!);
+                Log.RequestFailed(logger, request.RequestId, outcome.FailureReason!, outcome.TotalCalls, park);
+                result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.TotalCalls, completedAt, deadLettered: park);
+            }
+
+            var published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);
+            finished = true;
+            if (context.CancellationToken.IsCancellationRequested)
+            {
+                // The broker connection dropped while the chain ran: this delivery can be neither published from nor
+                // acknowledged, and the broker hands the message out again. The outcome is stored, so that delivery
+                // re-publishes it; nothing goes to the error queue and no provider is called again.
+                Log.TransportLost(logger, request.RequestId);
+                return;
+            }
+
+            await Results.PublishAsync(context, published);
+        }
+        catch (Exception e) when (!finished)
+        {
+            // Shutdown, or a failure on the way to the error queue: a redelivery may run it at once, not after the lease.
+            Log.StoppedUnfinished(logger, request.RequestId, e.GetType().Name);
+            await audit.ReleaseAsync(request.RequestId, claim.Token);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The token the chain and the audit writes run under. MassTransit cancels a consume token in two cases: at shutdown,
+    /// after Messaging:StopTimeout (then the run stops and the message is requeued), and when the broker connection
+    /// drops. In the second case the message is redelivered whatever happens here, so the run goes on: the provider
+    /// call already paid for is not thrown away, the outcome is stored, and the redelivery publishes it instead of
+    /// paying again. If the host stops meanwhile, the run still gets the stop timeout.
+    /// </summary>
+    private RunScope RunToken(CancellationToken consume) => new(consume, lifetime.ApplicationStopping, messaging.Value.StopTimeout);
+
+    private sealed class RunScope : IDisposable
+    {
+        private readonly CancellationTokenSource _run = new();
+        private readonly CancellationTokenRegistration _onConsumeCancelled;
+        private readonly CancellationTokenRegistration _onStopping;
+
+        public RunScope(CancellationToken consume, CancellationToken stopping, TimeSpan stopTimeout)
+        {
+            _onConsumeCancelled = consume.Register(() =>
+            {
+                if (stopping.IsCancellationRequested)
+                    _run.Cancel();
+            });
+            _onStopping = stopping.Register(() =>
+            {
+                if (consume.IsCancellationRequested)
+                    _run.CancelAfter(stopTimeout);
+            });
         }
 
-        var outcome = await runner.RunAsync(request, steps, cancellationToken);
-        var completedAt = time.GetUtcNow();
-        object result;
-        if (outcome.Succeeded)
-        {
-            result = Results.Succeeded(request, outcome, completedAt);
-        }
-        else
-        {
-            var park = parking.ShouldPark(outcome.FailureReason!);
-            Log.RequestFailed(logger, request.RequestId, outcome.FailureReason!, outcome.CallCount, park);
-            result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.CallCount, completedAt, deadLettered: park);
-        }
+        public CancellationToken Token => _run.Token;
 
-        await audit.CompleteAsync(request, start, outcome, completedAt, result, cancellationToken);
-        await Results.PublishAsync(context, result);
+        public void Dispose()
+        {
+            // The host's stopping token lives as long as the process: each message's registration must go with it.
+            _onConsumeCancelled.Dispose();
+            _onStopping.Dispose();
+            _run.Dispose();
+        }
     }
 }

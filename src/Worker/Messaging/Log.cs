@@ -18,4 +18,38 @@ internal static partial class Log
     [LoggerMessage(EventId = 1304, Level = LogLevel.Warning,
         Message = "Request {RequestId} is already {Status} but has no stored result (finished before results were kept): processed again")]
     public static partial void NoStoredResult(ILogger logger, Guid requestId, string status);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Warning,
+        Message = "Request {RequestId} was already used for a different request (another payload): refused, the stored request is left as it is")]
+    public static partial void PayloadConflict(ILogger logger, Guid requestId);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Information, Message = "Request {RequestId}: this delivery is not run: {Why}")]
+    public static partial void DeliveryWaiting(ILogger logger, Guid requestId, string why);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Information,
+        Message = "Request {RequestId} deferred ({Kind}) until {ResumeAt:O}, to resume at step {Step} attempt {Attempt}: {Why}")]
+    public static partial void Deferred(ILogger logger, Guid requestId, string kind, DateTimeOffset resumeAt, int step, int attempt, string why);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: the claim lapsed while the chain ran and another delivery took the request; this run's deferral is dropped")]
+    public static partial void ClaimLost(ILogger logger, Guid requestId);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Information,
+        Message = "Request {RequestId} resumes at step {Step} attempt {Attempt} after {PriorCalls} earlier provider call(s)")]
+    public static partial void Resuming(ILogger logger, Guid requestId, int step, int attempt, int priorCalls);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Claims of {Count} running request(s) not renewed: {Error}; trying again at the next tick")]
+    public static partial void LeasesNotRenewed(ILogger logger, int count, string error);
+
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Information,
+        Message = "Request {RequestId} stopped unfinished ({Why}): claim released, the message is not acknowledged and is delivered again")]
+    public static partial void StoppedUnfinished(ILogger logger, Guid requestId, string why);
+
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: the broker connection dropped while it ran; its outcome is stored and the redelivery publishes it")]
+    public static partial void TransportLost(ILogger logger, Guid requestId);
+
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning,
+        Message = "The bus has been disconnected for {Seconds} s while the broker accepts connections ({Health}): restarting it")]
+    public static partial void RestartingBus(ILogger logger, long seconds, string? health);
 }

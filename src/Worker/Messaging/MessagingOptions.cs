@@ -25,6 +25,25 @@ public sealed class MessagingOptions
     /// <summary>At shutdown, in-flight requests get this long to finish; then they are cancelled and requeued.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a delivery's claim on a request holds without renewal. While a chain runs the claim is renewed every
+    /// <see cref="ClaimRenewInterval"/>; an instance that dies stops renewing, and its requests may run again once the
+    /// lease has lapsed. A duplicate delivery waits (durably) for the lease rather than calling a provider.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// When the bus has been disconnected this long while the broker accepts connections, the bus is restarted (a
+    /// MassTransit 8.4 race can leave it retrying a dead connection after a broker restart). 0 turns the watchdog off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan BusRecoveryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the claims of running requests are renewed; well below <see cref="ClaimLease"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:30:00")]
+    public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>The <c>Requests</c> section: what the worker accepts. Anything larger fails with <c>invalid_request</c>.</summary>

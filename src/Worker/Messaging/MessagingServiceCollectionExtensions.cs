@@ -8,7 +8,10 @@ public static class MessagingServiceCollectionExtensions
     /// <summary>MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop.</summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.ClaimRenewInterval * 2 <= o.ClaimLease,
+                "Messaging:ClaimRenewInterval must be at most half of Messaging:ClaimLease (env Messaging__ClaimRenewInterval, Messaging__ClaimLease)")
+            .ValidateOnStart();
         services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotations().ValidateOnStart();
         var broker = RabbitMqAddress.Parse(configuration.GetConnectionString("RabbitMq"));
 
@@ -49,6 +52,9 @@ public static class MessagingServiceCollectionExtensions
         });
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(90));
         services.AddSingleton(broker);
+        services.AddSingleton<ClaimLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());
+        services.AddHostedService<BusWatchdog>();
         return services;
     }
 }

@@ -10,7 +10,7 @@ public static class Results
 {
     public static CompletionSucceeded Succeeded(CompletionRequested request, ChainOutcome outcome, DateTimeOffset now) =>
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
-            outcome.FallbackUsed, outcome.CallCount, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now);
+            outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now);
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now,
@@ -23,19 +23,42 @@ public static class Results
     /// not acknowledged as done. The message id is derived from the request id, so consumers can drop duplicates.
     /// </summary>
     /// <remarks>Takes the result as <see cref="object"/> (a stored one is only known at run time) and publishes it as its own type.</remarks>
-    public static Task PublishAsync(ConsumeContext context, object result) => result switch
+    /// <param name="messageId">Only for a refusal that is not the request's result (<see cref="RefusalMessageId"/>).</param>
+    public static Task PublishAsync(ConsumeContext context, object result, Guid? messageId = null) => result switch
     {
-        CompletionSucceeded s => PublishAsync(context, s, s.RequestId),
-        CompletionFailed f => PublishAsync(context, f, f.RequestId),
+        CompletionSucceeded s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId)),
+        CompletionFailed f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId)),
         _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
     };
 
-    private static Task PublishAsync<T>(ConsumeContext context, T result, Guid requestId) where T : class =>
+    private static Task PublishAsync<T>(ConsumeContext context, T result, Guid messageId) where T : class =>
         context.Publish(result, publish =>
         {
             publish.Mandatory = true;
-            publish.MessageId = ResultMessageId(requestId);
+            publish.MessageId = messageId;
         }, context.CancellationToken);
+
+    /// <summary>
+    /// The refusal of one delivery that reused a request id for another payload. It must not carry the request's result
+    /// id: a consumer dropping duplicates by message id would otherwise drop the real result, or this refusal. Derived
+    /// from the request id and the refused payload's hash, so the same refused delivery always gets the same id.
+    /// </summary>
+    public static Guid RefusalMessageId(Guid requestId, string payloadHash)
+    {
+        Span<byte> input = stackalloc byte[16 + 8 + 64];
+        requestId.TryWriteBytes(input);
+        "refusal:"u8.CopyTo(input[16..]);
+        var written = System.Text.Encoding.ASCII.GetBytes(payloadHash.AsSpan(0, Math.Min(64, payloadHash.Length)), input[24..]);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input[..(24 + written)], hash);
+        return new Guid(hash[..16]);
+    }
+
+    /// <summary>The refusal of a delivery whose request id belongs to a request with another payload.</summary>
+    public static CompletionFailed Conflict(CompletionRequested request, DateTimeOffset now) =>
+        Failed(request, FailureReasons.InvalidRequest,
+            $"requestId {request.RequestId} was already used for a different request (messages, chain, maxOutputTokens or temperature differ); " +
+            "this delivery is refused and the stored request is left as it is. Use a new requestId for a new request.", 0, now);
 
     /// <summary>The same request id always yields the same result message id (a name-based, SHA-256 derived GUID).</summary>
     public static Guid ResultMessageId(Guid requestId)

@@ -15,7 +15,7 @@ public sealed record RequestFilter(string? Status, string? Provider, DateTimeOff
     public static readonly IReadOnlyList<string> Statuses =
     [
         RequestStatus.Received, RequestStatus.InProgress, RequestStatus.Succeeded,
-        RequestStatus.Failed, RequestStatus.Parked, RequestStatus.Replayed,
+        RequestStatus.Failed, RequestStatus.Parked, RequestStatus.Replayed, RequestStatus.Deferred,
     ];
 
     /// <summary>

@@ -59,6 +59,38 @@ public sealed class CircuitBreakers(
         }
     }
 
+    /// <summary>
+    /// When the step may be callable again, or null when it may be called now. Open: when the break ends (the next call
+    /// is then the half-open probe). Half-open: a probe is in flight, look again shortly. Isolated: after the next ping
+    /// has had time to land (pings off: after one break duration).
+    /// </summary>
+    public DateTimeOffset? UnavailableUntil(string provider, string model)
+    {
+        var settings = options.Value;
+        var breaker = Get(provider, model);
+        var now = time.GetUtcNow();
+        DateTimeOffset? lastOpened;
+        lock (breaker)
+        {
+            lastOpened = breaker.LastOpenedAt;
+        }
+
+        return breaker.State.CircuitState switch
+        {
+            CircuitState.Open => Later(now, (lastOpened ?? now) + settings.BreakDuration),
+            CircuitState.HalfOpen => now + HalfOpenProbeWait,
+            CircuitState.Isolated when settings.PingInterval > TimeSpan.Zero =>
+                ClusterSlots.NextBoundary(now, settings.PingInterval) + settings.PingTimeout + settings.SyncInterval,
+            CircuitState.Isolated => now + settings.BreakDuration,
+            _ => null,
+        };
+
+        static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+    }
+
+    /// <summary>How long to wait for a half-open probe before looking at the breaker again.</summary>
+    internal static readonly TimeSpan HalfOpenProbeWait = TimeSpan.FromSeconds(2);
+
     /// <summary>Every breaker created so far, for the ops view.</summary>
     public IEnumerable<(string Provider, string Model, CircuitState State)> All() =>
         _breakers.Select(b => (b.Key.Provider, b.Key.Model, b.Value.State.CircuitState));
@@ -117,6 +149,11 @@ public sealed class CircuitBreakers(
                     // An isolation is logged by IsolateAsync, with its reason (its break duration is "forever").
                     if (!args.IsManual)
                         Log.BreakerOpened(logger, provider, model, args.BreakDuration.TotalSeconds, args.IsManual);
+                    lock (breaker)
+                    {
+                        breaker.LastOpenedAt = time.GetUtcNow();
+                    }
+
                     Transition(breaker, provider, model, opened: true, args.IsManual);
                     return ValueTask.CompletedTask;
                 },
@@ -164,5 +201,8 @@ public sealed class CircuitBreakers(
 
         /// <summary>Guarded by the instance's lock.</summary>
         public DateTimeOffset? OpenSince { get; set; }
+
+        /// <summary>The latest opening (a failed half-open probe re-opens it); guarded by the instance's lock.</summary>
+        public DateTimeOffset? LastOpenedAt { get; set; }
     }
 }

@@ -142,19 +142,22 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
 
         var result = Worker.Messaging.Results.Failed(request, FailureReasons.ProvidersExhausted, "down", 1, now.AddMilliseconds(6));
 
-        var start = await audit.StartAsync(request, CancellationToken.None);
-        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), result, CancellationToken.None);
+        var claim = await audit.ClaimAsync(request, CancellationToken.None);
+        Assert.Equal(ClaimOutcome.Claimed, claim.Outcome);
+        Assert.Same(result, await audit.CompleteAsync(request, claim, outcome, now.AddMilliseconds(6), result, CancellationToken.None));
         // The same write again, as the retry loop does when a commit succeeded but its answer was lost.
-        await audit.CompleteAsync(request, start, outcome, now.AddMilliseconds(6), result, CancellationToken.None);
+        var again = await audit.CompleteAsync(request, claim, outcome, now.AddMilliseconds(6), result, CancellationToken.None);
+        Assert.Equal(StoredJson.Result(result), StoredJson.Result(again));
         var row = await RowAsync(request.RequestId);
 
         Assert.Equal(1, row.AttemptCount);
         Assert.Single(row.Attempts);
         Assert.Equal(RequestStatus.Failed, row.Status);
-        // A later delivery's start keeps the terminal status: a finished request never looks in flight again.
-        var again = await audit.StartAsync(request, CancellationToken.None);
-        Assert.True(again.AlreadyCompleted);
-        Assert.Equal(StoredJson.Result(result), StoredJson.Result(StoredJson.ReadResult(again.Status, again.StoredResult)!));
+        Assert.Null(row.ClaimToken);
+        // A later delivery's claim keeps the terminal status: a finished request never looks in flight again.
+        var later = await audit.ClaimAsync(request, CancellationToken.None);
+        Assert.Equal(ClaimOutcome.Finished, later.Outcome);
+        Assert.Equal(StoredJson.Result(result), StoredJson.Result(StoredJson.ReadResult(later.PreviousStatus, later.StoredResult)!));
         Assert.Equal(RequestStatus.Failed, (await RowAsync(request.RequestId)).Status);
     }
 

@@ -25,9 +25,9 @@ public sealed class RawAmqp : IAsyncDisposable
         return new RawAmqp(connection, await connection.CreateChannelAsync());
     }
 
-    public async Task PublishAsync(string exchange, string routingKey, string body, string contentType)
+    public async Task PublishAsync(string exchange, string routingKey, string body, string contentType, IDictionary<string, object?>? headers = null)
     {
-        var properties = new BasicProperties { ContentType = contentType, Persistent = true, MessageId = Guid.NewGuid().ToString() };
+        var properties = new BasicProperties { ContentType = contentType, Persistent = true, MessageId = Guid.NewGuid().ToString(), Headers = headers };
         await _channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
 

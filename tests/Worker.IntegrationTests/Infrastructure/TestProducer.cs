@@ -17,6 +17,7 @@ public sealed class TestProducer : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<object>> _first = new();
     private readonly ConcurrentDictionary<Guid, int> _counts = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _all = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<Guid?>> _messageIds = new();
 
     private TestProducer(ServiceProvider services)
     {
@@ -41,8 +42,8 @@ public sealed class TestProducer : IAsyncDisposable
                 });
                 cfg.ReceiveEndpoint(resultsQueue, e =>
                 {
-                    e.Handler<CompletionSucceeded>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message));
-                    e.Handler<CompletionFailed>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message));
+                    e.Handler<CompletionSucceeded>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message, ctx.MessageId));
+                    e.Handler<CompletionFailed>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message, ctx.MessageId));
                 });
             });
         });
@@ -71,6 +72,28 @@ public sealed class TestProducer : IAsyncDisposable
     /// <summary>Every result received for <paramref name="requestId"/>, in arrival order.</summary>
     public IReadOnlyList<object> Results(Guid requestId) => _all.TryGetValue(requestId, out var all) ? [.. all] : [];
 
+    /// <summary>The message ids of every result received for <paramref name="requestId"/>, in arrival order.</summary>
+    public IReadOnlyList<Guid?> MessageIds(Guid requestId) => _messageIds.TryGetValue(requestId, out var all) ? [.. all] : [];
+
+    /// <summary>Request ids with at least one result.</summary>
+    public IReadOnlyCollection<Guid> Answered => [.. _counts.Keys];
+
+    /// <summary>Waits until every one of <paramref name="requestIds"/> has a result, up to <paramref name="timeout"/>; returns those still without.</summary>
+    public async Task<IReadOnlyList<Guid>> WaitForAllAsync(IReadOnlyCollection<Guid> requestIds, TimeSpan timeout)
+    {
+        var until = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var missing = requestIds.Where(id => ResultCount(id) == 0).ToList();
+            if (missing.Count == 0 || DateTimeOffset.UtcNow > until)
+            {
+                return missing;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
     /// <summary>Waits until <paramref name="count"/> results have arrived for <paramref name="requestId"/> and returns them all.</summary>
     public async Task<IReadOnlyList<object>> WaitForResultsAsync(Guid requestId, int count)
     {
@@ -83,9 +106,10 @@ public sealed class TestProducer : IAsyncDisposable
         return Results(requestId);
     }
 
-    private Task Record(Guid requestId, object result)
+    private Task Record(Guid requestId, object result, Guid? messageId = null)
     {
         _all.GetOrAdd(requestId, _ => new()).Enqueue(result);
+        _messageIds.GetOrAdd(requestId, _ => new()).Enqueue(messageId);
         _counts.AddOrUpdate(requestId, 1, (_, n) => n + 1);
         _first.GetOrAdd(requestId, _ => NewSource()).TrySetResult(result);
         return Task.CompletedTask;

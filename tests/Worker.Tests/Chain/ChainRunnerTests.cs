@@ -28,7 +28,7 @@ public class ChainRunnerTests
         _time.Drive(Task.Run(() => runner.RunAsync(request, steps, CancellationToken.None)));
 
     private ChainRunner Runner(ScriptedProvider[] providers, CircuitBreakers? breakers = null, RateBudgets? budgets = null) =>
-        new(new FakeRegistry(providers), breakers ?? Guards.Breakers(_time), budgets ?? Guards.Budgets(_time), _time,
+        new(new FakeRegistry(providers), breakers ?? Guards.Breakers(_time), budgets ?? Guards.Budgets(_time), Guards.ChainRun(), _time,
             NullLogger<ChainRunner>.Instance, new FixedRandom(0.5));
 
     [Fact]

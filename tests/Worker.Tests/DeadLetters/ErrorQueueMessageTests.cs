@@ -36,6 +36,26 @@ public class ErrorQueueMessageTests
     public void The_reason_comes_from_the_fault_exception_type(string? exceptionType, string reason) =>
         Assert.Equal(reason, ErrorQueueMessage.Classify(exceptionType));
 
+    [Theory]
+    [InlineData("System.FormatException", "   at System.Text.Json.ThrowHelper.ThrowFormatException(DataType dataType)", "undeserializable")]
+    [InlineData("System.InvalidOperationException", "   at System.Text.Json.ThrowHelper.ThrowInvalidOperationException_ExpectedNumber(JsonTokenType tokenType)", "undeserializable")]
+    [InlineData("System.InvalidOperationException", "   at MassTransit.Serialization.SystemTextJsonSerializerContext.TryGetMessage[T](T& message)", "undeserializable")]
+    [InlineData("System.InvalidOperationException", "   at Worker.Messaging.CompletionRequestedConsumer.Consume(...)\n   at System.Text.Json.X()", "consumer_fault")]
+    public void A_value_of_the_wrong_type_is_recognised_as_undeserializable_by_the_top_frame(string exceptionType, string stackTrace, string reason) =>
+        Assert.Equal(reason, ErrorQueueMessage.Classify(exceptionType, stackTrace));
+
+    [Fact]
+    public void A_message_from_the_skipped_queue_is_an_unrecognized_message_type_naming_its_types()
+    {
+        var body = """{"messageId":"m-9","messageType":["urn:message:Acme:SomethingElse"],"message":{"note":"x"}}""";
+        var row = ErrorQueueMessage.ToDeadLetter(Encoding.UTF8.GetBytes(body), "application/vnd.masstransit+json", "m-9",
+            new Dictionary<string, object?> { ["MT-Reason"] = "dead-letter"u8.ToArray() }, Now, skipped: true);
+
+        Assert.Equal((DeadLetterSource.SkippedQueue, ErrorQueueReasons.UnrecognizedMessageType), (row.Source, row.Reason));
+        Assert.Contains("urn:message:Acme:SomethingElse", row.Error);
+        Assert.Null(row.Message);
+    }
+
     [Fact]
     public void Fault_headers_become_columns_and_the_body_is_kept_as_text()
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Worker.Chain;
 using Worker.ProviderHealth;
 
 namespace Worker.Tests.Fakes;
@@ -9,6 +10,10 @@ public static class Guards
 {
     public static CircuitBreakers Breakers(TimeProvider time, ProviderHealthOptions? options = null) =>
         new(Options.Create(options ?? new ProviderHealthOptions { MinimumThroughput = 1000 }), time, NullLogger<CircuitBreakers>.Instance);
+
+    /// <summary>The Chain section; deferral off by default, so every wait happens in the run (as before deferral existed).</summary>
+    public static IOptions<ChainRunOptions> ChainRun(ChainRunOptions? options = null) =>
+        Options.Create(options ?? new ChainRunOptions { MaxDeferral = TimeSpan.Zero });
 
     public static RateBudgets Budgets(TimeProvider time, PacingSection? pacing = null) =>
         new(Options.Create(pacing ?? new PacingSection()), time);

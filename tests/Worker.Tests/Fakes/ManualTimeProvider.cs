@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Worker.Tests.Fakes;
 
 /// <summary>
@@ -75,19 +77,30 @@ public sealed class ManualTimeProvider(DateTimeOffset? start = null) : TimeProvi
     public async Task<T> Drive<T>(Task<T> task)
     {
         const int settleYields = 50;
+        // Yields alone are not enough on a loaded machine (the suite runs both test projects at once): the continuation
+        // that disposes a short-lived timer may not have run after 50 yields. The candidate must also have been the
+        // earliest for this long in real time.
+        var settleTime = TimeSpan.FromMilliseconds(20);
         ManualTimer? candidate = null;
         var stable = 0;
-        for (var spins = 0; !task.IsCompleted; spins++)
+        var since = Stopwatch.StartNew();
+        var total = Stopwatch.StartNew();
+        while (!task.IsCompleted)
         {
-            if (spins > 1_000_000)
+            if (total.Elapsed > TimeSpan.FromMinutes(1))
             {
                 throw new TimeoutException("The task neither completed nor waited on a timer.");
             }
 
             var earliest = Earliest();
             stable = earliest is not null && ReferenceEquals(earliest, candidate) ? stable + 1 : 0;
+            if (stable == 0)
+            {
+                since.Restart();
+            }
+
             candidate = earliest;
-            if (earliest?.Due is { } due && stable >= settleYields)
+            if (earliest?.Due is { } due && stable >= settleYields && since.Elapsed >= settleTime)
             {
                 Advance(due - GetUtcNow());
                 stable = 0;

@@ -24,7 +24,7 @@ public class ChainGuardTests
     private Task<ChainOutcome> Run(ChainRunner runner) => _time.Drive(Task.Run(() => runner.RunAsync(Request(), Steps, CancellationToken.None)));
 
     private ChainRunner Runner(CircuitBreakers breakers, RateBudgets budgets, params ScriptedProvider[] providers) =>
-        new(new FakeRegistry(providers), breakers, budgets, _time, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5));
+        new(new FakeRegistry(providers), breakers, budgets, Guards.ChainRun(), _time, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5));
 
     private CircuitBreakers SensitiveBreakers() =>
         Guards.Breakers(_time, new ProviderHealthOptions { MinimumThroughput = 2, FailureRatio = 0.5, BreakDuration = TimeSpan.FromSeconds(30) });

@@ -1,0 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Deferrals;
+
+/// <summary>The <c>Deferrals</c> section: how deferred requests are brought back (the waits themselves are the Chain section's).</summary>
+public sealed class DeferralsOptions
+{
+    public const string Section = "Deferrals";
+
+    /// <summary>How often due deferred requests are looked for and re-published, on every instance (rows are shared with SKIP LOCKED).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Rows re-published per transaction; a full batch is followed by the next one at once.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 200;
+}

@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Worker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The worker as a separate OS process (<c>dotnet Worker.dll</c>, configured through its environment only), so a test
+/// can kill it with SIGKILL or stop it with SIGTERM as an orchestrator would. Every stdout and stderr line is kept.
+/// </summary>
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private WorkerProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Every line the process wrote to stdout and stderr so far.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    /// <summary>
+    /// Starts the worker built beside the tests (the test project references it, so its binary, deps and appsettings.json
+    /// are in the test output) with <paramref name="environment"/> on top of this process's environment. A null value
+    /// removes the variable, so a key exported by the CI never leaks into a test that means to run without it.
+    /// </summary>
+    public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, TimeSpan? readyWithin = null)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Worker.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in environment)
+        {
+            var name = key.Replace(":", "__", StringComparison.Ordinal);
+            if (value is null)
+                start.Environment.Remove(name);
+            else
+                start.Environment[name] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var worker = new WorkerProcess(process, new Uri($"http://127.0.0.1:{port}/"));
+        process.OutputDataReceived += (_, e) => worker.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => worker.Keep(e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException("dotnet Worker.dll did not start");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await worker.WaitReadyAsync(readyWithin ?? TimeSpan.FromSeconds(60));
+        return worker;
+    }
+
+    /// <summary>Waits for /health/ready: connected to RabbitMQ and PostgreSQL.</summary>
+    public async Task WaitReadyAsync(TimeSpan within)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var until = DateTimeOffset.UtcNow + within;
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The worker exited with {_process.ExitCode} before it was ready:\n{Tail()}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync("/health/ready");
+                if (response.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTimeOffset.UtcNow > until)
+            {
+                throw new TimeoutException($"The worker was not ready within {within}:\n{Tail()}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown, no acknowledgement, nothing flushed. The broker requeues what it had delivered.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>SIGTERM, as an orchestrator stops a container; returns how long the process took to exit.</summary>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan within)
+    {
+        var watch = Stopwatch.StartNew();
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(within);
+        return watch.Elapsed;
+    }
+
+    /// <summary>
+    /// Writes every line to <c>.run/worker-&lt;pid&gt;.log</c> beside the test results (ops/test.sh's run directory), for a
+    /// failure to be read in full; returns the path.
+    /// </summary>
+    public string SaveOutput()
+    {
+        var directory = Path.Combine(RepositoryRoot() ?? Path.GetTempPath(), ".run");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"worker-{_process.Id}.log");
+        File.WriteAllLines(path, _output);
+        return path;
+    }
+
+    private static string? RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Worker.sln")))
+                return dir.FullName;
+        }
+
+        return null;
+    }
+
+    /// <summary>The last lines of output, for failure messages.</summary>
+    public string Tail(int lines = 40) => $"(all of it in {SaveOutput()})\n" + string.Join('\n', _output.TakeLast(lines));
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+            _output.Enqueue(line);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await KillAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started, or already gone.
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,54 @@
+using Worker.Audit;
+using Worker.Contracts;
+using Worker.Messaging;
+
+namespace Worker.Tests.Messaging;
+
+/// <summary>The payload hash that recognises a reused request id, and the message ids results and refusals carry.</summary>
+public class IdempotencyKeysTests
+{
+    private static readonly CompletionRequested Request = new(Guid.NewGuid(), "lead-1",
+        [new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hello")], null, 200, 0.4,
+        new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero), new Dictionary<string, string> { ["crm"] = "hubspot" });
+
+    [Fact]
+    public void Payload_hash_ignores_what_a_producer_may_refresh_on_a_retry()
+    {
+        var hash = PayloadHash.Of(Request);
+
+        Assert.Equal(hash, PayloadHash.Of(Request with { Deadline = null, Metadata = null, ConversationId = "other" }));
+        Assert.Equal(hash, PayloadHash.Of(Request with { Chain = "DEFAULT" }));
+        Assert.Equal(hash, PayloadHash.Of(Request with { Chain = "default" }));
+        Assert.Matches("^[0-9a-f]{64}$", hash);
+    }
+
+    [Fact]
+    public void Payload_hash_changes_with_the_payload()
+    {
+        var hash = PayloadHash.Of(Request);
+
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { Messages = [new ChatMessage("user", "Hello!")] }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { Messages = [new ChatMessage("user", "Be brief."), new ChatMessage("user", "Hello")] }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { Chain = "openai-only" }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { MaxOutputTokens = 201 }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { MaxOutputTokens = null }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { Temperature = 0.41 }));
+    }
+
+    [Fact]
+    public void Payload_hash_of_an_unreadable_request_does_not_throw()
+    {
+        Assert.Matches("^[0-9a-f]{64}$", PayloadHash.Of(new CompletionRequested(Guid.Empty, null, null!)));
+        Assert.Matches("^[0-9a-f]{64}$", PayloadHash.Of(Request with { Messages = [null!], Temperature = double.NaN }));
+    }
+
+    [Fact]
+    public void A_refusal_never_carries_the_request_result_message_id()
+    {
+        var refusal = Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request));
+
+        Assert.NotEqual(Results.ResultMessageId(Request.RequestId), refusal);
+        Assert.Equal(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request)));
+        Assert.NotEqual(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request with { Temperature = 1 })));
+    }
+}
