@@ -48,8 +48,4 @@ internal static partial class Log
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
         Message = "Request {RequestId}: the broker connection dropped while it ran; its outcome is stored and the redelivery publishes it")]
     public static partial void TransportLost(ILogger logger, Guid requestId);
-
-    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning,
-        Message = "The bus has been disconnected for {Seconds} s while the broker accepts connections ({Health}): restarting it")]
-    public static partial void RestartingBus(ILogger logger, long seconds, string? health);
 }

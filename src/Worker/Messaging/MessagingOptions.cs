@@ -34,13 +34,6 @@ public sealed class MessagingOptions
     [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>
-    /// When the bus has been disconnected this long while the broker accepts connections, the bus is restarted (a
-    /// MassTransit 8.4 race can leave it retrying a dead connection after a broker restart). 0 turns the watchdog off.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan BusRecoveryAfter { get; set; } = TimeSpan.FromSeconds(60);
-
     /// <summary>How often the claims of running requests are renewed; well below <see cref="ClaimLease"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:30:00")]
     public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);

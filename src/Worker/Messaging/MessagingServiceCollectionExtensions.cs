@@ -54,7 +54,6 @@ public static class MessagingServiceCollectionExtensions
         services.AddSingleton(broker);
         services.AddSingleton<ClaimLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());
-        services.AddHostedService<BusWatchdog>();
         return services;
     }
 }
