@@ -33,10 +33,12 @@ internal static class CallPipeline
         {
             if (plan.Latency > TimeSpan.Zero)
                 await Task.Delay(plan.Latency, time, wait.Token);
+            if (plan.Held is { } held)
+                await held.WaitAsync(HangCap, time, wait.Token);
             if (plan.Fault == Fault.Hang)
                 await Task.Delay(HangCap, time, wait.Token);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
             // The client is gone (or the host is stopping): there is nobody to answer.
         }

@@ -97,6 +97,8 @@ public sealed class SimulatorState
     /// <summary>Forgets every target: all healthy, all counters zero.</summary>
     public void Clear()
     {
+        foreach (var state in _targets.Values)
+            state.SetProfile(null);
         _targets.Clear();
         Log.Cleared(_logger);
     }

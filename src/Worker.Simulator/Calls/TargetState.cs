@@ -26,7 +26,10 @@ internal sealed class TargetState(string name)
     public void SetProfile(ActiveProfile? profile)
     {
         lock (_gate)
+        {
+            _profile?.Release();
             _profile = profile;
+        }
     }
 
     public (FaultProfile? Profile, int ScriptRemaining, DateTimeOffset? OutageEndsAt) Profile()
@@ -56,7 +59,7 @@ internal sealed class TargetState(string name)
             _recent[_recentNext] = new CallRecord(nextSequence(), name, format, model, fault, now, key);
             _recentNext = (_recentNext + 1) % RecentCapacity;
             _recentCount = Math.Min(_recentCount + 1, RecentCapacity);
-            return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, _profile?.RetryAfterSeconds ?? 1);
+            return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, _profile?.RetryAfterSeconds ?? 1, _profile?.Released);
         }
     }
 

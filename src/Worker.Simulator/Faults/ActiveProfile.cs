@@ -37,6 +37,14 @@ internal sealed class ActiveProfile
 
     public int RetryAfterSeconds => Source.RetryAfterSeconds;
 
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>For a holding profile, completes when the profile is replaced or cleared; null when calls are not held.</summary>
+    public Task? Released => Source.Hold ? _released.Task : null;
+
+    /// <summary>Lets every call this profile holds go on.</summary>
+    public void Release() => _released.TrySetResult();
+
     public Fault Next(DateTimeOffset now)
     {
         if (_cursor < _script.Length)

@@ -41,6 +41,12 @@ public sealed class FaultProfile
     /// <summary>Seed for <see cref="Rates"/>, for a reproducible sequence; null for a random one.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Every call waits, after its latency, until this profile is replaced or cleared (or its client leaves). A test can
+    /// then build up any number of calls in flight, however fast or slow the machine is, and let them go when it chooses.
+    /// </summary>
+    public bool Hold { get; set; }
+
     /// <summary>A profile answering <paramref name="fault"/> to every call.</summary>
     public static FaultProfile AlwaysFail(string fault) => new() { Always = fault };
 
@@ -57,6 +63,7 @@ public sealed class FaultProfile
         OutageSeconds = OutageSeconds,
         OutageFault = OutageFault,
         Seed = Seed,
+        Hold = Hold,
     };
 
     /// <summary>Every problem, keyed by the camelCase field (<c>script[1]</c>, <c>rates.hang</c>), each message naming the bad value.</summary>

@@ -47,6 +47,27 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task Held_calls_stay_in_flight_until_the_profile_is_replaced_then_answer()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        sim.State.SetProfile("gemini", new FaultProfile { Hold = true });
+
+        var calls = Enumerable.Range(0, 5).Select(_ => sim.GeminiAsync("gemini")).ToList();
+        using var noLongerThan = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (sim.State.InFlight < 5)
+            await Task.Delay(10, noLongerThan.Token);
+        Assert.All(calls, c => Assert.False(c.IsCompleted));
+
+        sim.State.SetProfile("gemini", new FaultProfile());
+        var answers = await Task.WhenAll(calls);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.Equal(0, sim.State.InFlight);
+        foreach (var answer in answers)
+            answer.Dispose();
+    }
+
+    [Fact]
     public async Task Outage_answers_its_fault_inside_the_window_and_ok_after_it()
     {
         var time = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
