@@ -9,6 +9,9 @@ namespace Worker.Contracts;
 /// <param name="DeadLettered">True when the request was parked for ops replay.</param>
 /// <param name="Metadata">Echoed from the request.</param>
 /// <param name="FailedAt">When the worker gave up.</param>
+/// <param name="ReplayCount">0 for a request's first outcome; n for the outcome of its n-th ops replay (see
+/// <see cref="CompletionSucceeded.ReplayCount"/>).</param>
+/// <param name="Supersedes">The message id of the earlier outcome this one replaces, or null for a first outcome.</param>
 public sealed record CompletionFailed(
     Guid RequestId,
     string? ConversationId,
@@ -17,7 +20,9 @@ public sealed record CompletionFailed(
     int Attempts,
     bool DeadLettered,
     IReadOnlyDictionary<string, string>? Metadata,
-    DateTimeOffset FailedAt);
+    DateTimeOffset FailedAt,
+    int ReplayCount = 0,
+    Guid? Supersedes = null);
 
 /// <summary>The stable values of <see cref="CompletionFailed.Reason"/>. Producers may switch on them.</summary>
 public static class FailureReasons

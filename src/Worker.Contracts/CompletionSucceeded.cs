@@ -12,6 +12,10 @@ namespace Worker.Contracts;
 /// <param name="OutputTokens">Generated tokens as reported by the provider.</param>
 /// <param name="Metadata">Echoed from the request.</param>
 /// <param name="CompletedAt">When the worker finished the request.</param>
+/// <param name="ReplayCount">0 for a request's first outcome; an outcome produced by the n-th ops replay carries n. Of two
+/// results for one request, the higher count is the newer outcome and replaces the older one.</param>
+/// <param name="Supersedes">The message id of the earlier outcome this one replaces (a replay's answer after a parked
+/// failure), or null for a first outcome.</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -23,4 +27,6 @@ public sealed record CompletionSucceeded(
     int? InputTokens,
     int? OutputTokens,
     IReadOnlyDictionary<string, string>? Metadata,
-    DateTimeOffset CompletedAt);
+    DateTimeOffset CompletedAt,
+    int ReplayCount = 0,
+    Guid? Supersedes = null);

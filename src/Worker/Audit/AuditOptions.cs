@@ -24,8 +24,9 @@ public sealed class AuditOptions
     public PromptStorage PromptStorage { get; set; } = PromptStorage.HashOnly;
 
     /// <summary>
-    /// How long one audit write is retried while PostgreSQL is unreachable, with exponential backoff, before the
-    /// message is given up (not acknowledged: MassTransit moves it to the <c>_error</c> queue).
+    /// After how long a failing audit write is reported as a PostgreSQL outage (an error in the log, once per write). The
+    /// write itself is never given up while the process lives: the message stays unacknowledged and a paid outcome stays
+    /// in memory until it is stored (env Audit__WriteRetryFor).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan WriteRetryFor { get; set; } = TimeSpan.FromMinutes(2);

@@ -13,8 +13,11 @@ public static class RequestStatus
     /// <summary>Waiting durably (a long Retry-After, every provider down) to resume where it stopped: see deferred_requests.</summary>
     public const string Deferred = "deferred";
 
-    /// <summary>Terminal: the request is finished and its result stored. A parked request is not.</summary>
-    public static bool IsTerminal(string status) => status is Succeeded or Failed;
+    /// <summary>
+    /// Terminal: the request has its outcome and its result is stored. A parked request is terminal as well: only an ops
+    /// replay (which marks it <see cref="Replayed"/>) may run it again.
+    /// </summary>
+    public static bool IsTerminal(string status) => status is Succeeded or Failed or Parked;
 }
 
 /// <summary>One row per request (table <c>requests</c>); the request id is the idempotency key.</summary>

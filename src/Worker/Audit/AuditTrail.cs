@@ -42,13 +42,13 @@ public sealed class AuditTrail(
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, fallback_used, attempt_count, metadata,
                               replay_count, prompt_hash, prompt, payload_hash, claimed_by, claim_token, lease_until)
         VALUES (@request_id, @conversation_id, @chain, '{RequestStatus.InProgress}', @received_at, FALSE, 0, @metadata, 0, @prompt_hash, @prompt,
-                @payload_hash, @claimed_by, @claim_token, @lease_until)
+                @payload_hash, @claimed_by, @claim_token, now() + @lease)
         ON CONFLICT (request_id) DO NOTHING
         """;
 
     // The lock order is requests, then deferred_requests, everywhere a transaction takes both.
     private const string LockRowSql = """
-        SELECT status, claim_token, lease_until, payload_hash, result::text, received_at FROM requests WHERE request_id = @request_id FOR UPDATE
+        SELECT status, claim_token, lease_until, payload_hash, result::text, received_at, replay_count, now() FROM requests WHERE request_id = @request_id FOR UPDATE
         """;
 
     // Waits for the release job's transaction when it has just re-published this request, and then sees "released".
@@ -57,7 +57,7 @@ public sealed class AuditTrail(
         """;
 
     private const string TakeClaimSql = $"""
-        UPDATE requests SET status = '{RequestStatus.InProgress}', claimed_by = @claimed_by, claim_token = @claim_token, lease_until = @lease_until,
+        UPDATE requests SET status = '{RequestStatus.InProgress}', claimed_by = @claimed_by, claim_token = @claim_token, lease_until = now() + @lease,
                             payload_hash = COALESCE(payload_hash, @payload_hash)
         WHERE request_id = @request_id;
         UPDATE deferred_requests SET state = '{DeferralState.Running}' WHERE request_id = @request_id
@@ -76,7 +76,7 @@ public sealed class AuditTrail(
             defer_count = deferred_requests.defer_count + 1, reason = excluded.reason, released_at = NULL
         """;
 
-    // The first outcome wins: a succeeded or failed row with a stored result is never overwritten (a rival delivery
+    // The first outcome wins: a succeeded, failed or parked row with a stored result is never overwritten (a rival delivery
     // whose lease had lapsed, a duplicate). The completed_at test makes a retry of the same write idempotent: when the
     // first try committed but its acknowledgement was lost, nothing is written twice. @overwrite is only for the
     // rejected requests without a request id, which share the all-zero row. Calls and cost add up across deliveries.
@@ -110,7 +110,7 @@ public sealed class AuditTrail(
             claim_token = NULL,
             lease_until = NULL
         WHERE @overwrite
-           OR ((requests.status NOT IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}') OR requests.result IS NULL)
+           OR ((requests.status NOT IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}', '{RequestStatus.Parked}') OR requests.result IS NULL)
                AND requests.completed_at IS DISTINCT FROM excluded.completed_at)
         """;
 
@@ -170,8 +170,8 @@ public sealed class AuditTrail(
         """;
 
     /// <summary>
-    /// Claims the request for this delivery, or says why it must not run here. Throws <see cref="AuditUnavailableException"/>
-    /// when PostgreSQL stays away: no provider is called then.
+    /// Claims the request for this delivery, or says why it must not run here. Waits for PostgreSQL while it is away: no
+    /// provider is called before the claim is stored.
     /// </summary>
     public async Task<RequestClaim> ClaimAsync(CompletionRequested request, CancellationToken cancellationToken)
     {
@@ -180,13 +180,12 @@ public sealed class AuditTrail(
         var row = rows.Started(request, now);
         row.ClaimedBy = AuditText.Clean(health.Value.InstanceName, 128);
         row.ClaimToken = token;
-        row.LeaseUntil = AuditRowBuilder.Micro(now + messaging.Value.ClaimLease);
         return await retry.RunAsync("claim", request.RequestId, async ct =>
         {
             await using var connection = await database.OpenConnectionAsync(ct);
             await using (var insert = new NpgsqlCommand(InsertClaimedSql, connection))
             {
-                insert.Parameters.AddRange(ClaimParameters(row));
+                insert.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
                 insert.Parameters.Add(Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId));
                 insert.Parameters.Add(Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
                 insert.Parameters.Add(Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt));
@@ -202,13 +201,14 @@ public sealed class AuditTrail(
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var existing = await ReadRowAsync(connection, request.RequestId, ct);
             var deferral = await ReadDeferralAsync(connection, request.RequestId, ct);
-            var (outcome, write, detail) = ClaimRules.Decide(existing, deferral, row.PayloadHash!, token, time.GetUtcNow());
+            // Leases are compared on the database's clock, never an instance's: clock skew cannot make a live lease look lapsed.
+            var (outcome, write, detail) = ClaimRules.Decide(existing, deferral, row.PayloadHash!, token, existing.DatabaseNow);
             switch (write)
             {
                 case ClaimWrite.Claim:
                     await using (var claim = new NpgsqlCommand(TakeClaimSql, connection))
                     {
-                        claim.Parameters.AddRange(ClaimParameters(row));
+                        claim.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
                         await claim.ExecuteNonQueryAsync(ct);
                     }
 
@@ -239,7 +239,7 @@ public sealed class AuditTrail(
 
             await transaction.CommitAsync(ct);
             var start = outcome == ClaimOutcome.Claimed && deferral is not null ? deferral.Position : ChainStart.Beginning;
-            return new RequestClaim(outcome, token, existing.ReceivedAt, existing.Status, start, existing.Result, detail);
+            return new RequestClaim(outcome, token, existing.ReceivedAt, existing.Status, start, existing.Result, detail, existing.ReplayCount);
         }, cancellationToken);
     }
 
@@ -252,11 +252,11 @@ public sealed class AuditTrail(
         }
 
         await using var command = database.CreateCommand("""
-            UPDATE requests r SET lease_until = @lease_until
+            UPDATE requests r SET lease_until = now() + @lease
             FROM unnest(@ids, @tokens) AS held(request_id, claim_token)
             WHERE r.request_id = held.request_id AND r.claim_token = held.claim_token
             """);
-        command.Parameters.Add(Parameter("lease_until", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow() + messaging.Value.ClaimLease)));
+        command.Parameters.Add(Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
         command.Parameters.Add(Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
         command.Parameters.Add(Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
         return await command.ExecuteNonQueryAsync(cancellationToken);
@@ -394,7 +394,7 @@ public sealed class AuditTrail(
             return (result, true);
         }
 
-        return await retry.RunAsync("outcome", row.RequestId, async ct =>
+        var (taken, existing) = await retry.RunAsync("outcome", row.RequestId, async ct =>
         {
             await using var connection = await database.OpenConnectionAsync(ct);
             await using (var insert = new NpgsqlCommand(RejectSql, connection))
@@ -402,20 +402,45 @@ public sealed class AuditTrail(
                 insert.Parameters.AddRange(RejectParameters(row));
                 if (await insert.ExecuteNonQueryAsync(ct) == 1)
                 {
-                    metrics.Record(row);
-                    return ((object)result, true);
+                    return (false, (ClaimedRow?)null);
                 }
             }
 
-            // The id is taken. The same refused request delivered again gets its stored result; anything else only this refusal.
-            var existing = await ReadRowAsync(connection, request.RequestId, ct, locking: false);
-            if (existing.PayloadHash == row.PayloadHash && StoredJson.ReadResult(existing.Status, existing.Result) is CompletionFailed stored)
+            return (true, await ReadRowAsync(connection, request.RequestId, ct, locking: false));
+        }, cancellationToken);
+        if (!taken)
+        {
+            metrics.Record(row);
+            return (result, true);
+        }
+
+        // The id is taken. The same refused request delivered again gets its stored result.
+        var samePayload = existing!.PayloadHash is null || existing.PayloadHash == row.PayloadHash;
+        if (samePayload && StoredJson.ReadResult(existing.Status, existing.Result) is CompletionFailed stored)
+        {
+            return (stored, true);
+        }
+
+        // The request itself, unfinished and run by nobody, is refused now (its chain was removed while it was deferred, or a
+        // replay was redirected to a chain that has gone since): this is its outcome, so that it is not left waiting forever.
+        var runByNobody = existing.ClaimToken is null || existing.LeaseUntil <= existing.DatabaseNow;
+        if (samePayload && !RequestStatus.IsTerminal(existing.Status) && runByNobody)
+        {
+            var lineage = OutcomeLineage.Of(request.RequestId, existing.ReplayCount, existing.Result);
+            result = result with { ReplayCount = lineage.ReplayCount, Supersedes = lineage.Supersedes };
+            row = rows.Rejected(request, problem, receivedAt, completedAt, result);
+            var earlier = await WriteOutcomeAsync(row, null, overwrite: false, cancellationToken);
+            if (earlier is null)
             {
-                return (stored, true);
+                metrics.Record(row);
+                return (result, true);
             }
 
-            return ((object)result, false);
-        }, cancellationToken);
+            return (StoredJson.ReadResult(earlier.Status, earlier.Result) ?? result, true);
+        }
+
+        // Another payload holds the id, or a delivery is running it: only this delivery is refused.
+        return (result, false);
     }
 
     /// <summary>The outcome transaction; null when written, else the row as stored (an earlier outcome won).</summary>
@@ -477,7 +502,8 @@ public sealed class AuditTrail(
 
         return new ClaimedRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetGuid(1),
             reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-            reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5));
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6),
+            reader.GetFieldValue<DateTimeOffset>(7));
     }
 
     private static async Task<ClaimedDeferral?> ReadDeferralAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken)
@@ -508,13 +534,13 @@ public sealed class AuditTrail(
         return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetFieldValue<DateTimeOffset>(0) : null;
     }
 
-    private static NpgsqlParameter[] ClaimParameters(RequestRow row) =>
+    private static NpgsqlParameter[] ClaimParameters(RequestRow row, TimeSpan lease) =>
     [
         Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
         Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
         Parameter("claimed_by", NpgsqlDbType.Varchar, row.ClaimedBy),
         Parameter("claim_token", NpgsqlDbType.Uuid, row.ClaimToken),
-        Parameter("lease_until", NpgsqlDbType.TimestampTz, row.LeaseUntil),
+        Parameter("lease", NpgsqlDbType.Interval, lease),
     ];
 
     private static NpgsqlParameter[] OutcomeParameters(RequestRow row, bool overwrite) =>

@@ -4,27 +4,26 @@ using Npgsql;
 
 namespace Worker.Audit;
 
-/// <summary>An audit write could not be committed within <see cref="AuditOptions.WriteRetryFor"/>.</summary>
-public sealed class AuditUnavailableException(string message, Exception inner) : Exception(message, inner);
-
 /// <summary>
-/// Retries one audit write while PostgreSQL is unreachable, inside the consumer: the chain outcome stays in memory,
-/// so a database blip never makes the worker call (and pay) a provider again. Exponential backoff on the injected
-/// clock, bounded by <see cref="AuditOptions.WriteRetryFor"/>, and the consume token ends it at shutdown.
-/// Errors PostgreSQL will repeat (a constraint, a bad value) are not retried.
+/// Retries one audit write while PostgreSQL is unreachable, inside the consumer, for as long as the process lives: the
+/// message stays unacknowledged and a chain outcome stays in memory, so a database outage never loses a paid outcome
+/// nor makes the worker call (and pay) a provider again, and no new work is taken meanwhile (every consumer slot waits).
+/// Exponential backoff on the injected clock, capped at <see cref="MaxDelay"/>; past <see cref="AuditOptions.WriteRetryFor"/>
+/// the outage is reported once per write as an error. The consume token ends it at shutdown. Errors PostgreSQL will
+/// repeat (a constraint, a bad value) are not retried.
 /// </summary>
 public sealed class AuditWriteRetry(IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditWriteRetry> logger)
 {
     internal static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(250);
     internal static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
-    /// <param name="write">What is written, for the logs: "start" or "outcome".</param>
-    /// <exception cref="AuditUnavailableException">PostgreSQL stayed unreachable for the whole bound.</exception>
+    /// <param name="write">What is written, for the logs: "claim", "outcome" or "deferral".</param>
     public async Task<T> RunAsync<T>(string write, Guid requestId, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
     {
-        var bound = options.Value.WriteRetryFor;
+        var reportAfter = options.Value.WriteRetryFor;
         var started = time.GetTimestamp();
         var delay = FirstDelay;
+        var reported = false;
         for (var tries = 1; ; tries++)
         {
             try
@@ -40,14 +39,16 @@ public sealed class AuditWriteRetry(IOptions<AuditOptions> options, TimeProvider
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsTransient(e))
             {
                 var elapsed = time.GetElapsedTime(started);
-                if (elapsed + delay > bound)
+                if (!reported && elapsed + delay > reportAfter)
                 {
-                    Log.WriteGaveUp(logger, e, requestId, write, (long)elapsed.TotalMilliseconds);
-                    throw new AuditUnavailableException(
-                        $"The audit {write} row of request {requestId} could not be written for {elapsed.TotalSeconds:0} s (Audit:WriteRetryFor {bound}): {e.Message}", e);
+                    reported = true;
+                    Log.WriteStillFailing(logger, e, requestId, write, (long)elapsed.TotalMilliseconds);
+                }
+                else
+                {
+                    Log.WriteRetrying(logger, requestId, write, e.Message, (long)delay.TotalMilliseconds, (long)elapsed.TotalMilliseconds);
                 }
 
-                Log.WriteRetrying(logger, requestId, write, e.Message, (long)delay.TotalMilliseconds, (long)elapsed.TotalMilliseconds, (long)bound.TotalMilliseconds);
                 await Task.Delay(delay, time, cancellationToken);
                 delay = delay * 2 < MaxDelay ? delay * 2 : MaxDelay;
             }

@@ -29,6 +29,7 @@ public enum ClaimOutcome
 /// <param name="Start">Where the chain starts: the beginning, or where a deferred run stopped.</param>
 /// <param name="StoredResult">The result JSON a finished request published.</param>
 /// <param name="Detail">For <see cref="ClaimOutcome.Waiting"/>: why, for the log.</param>
+/// <param name="ReplayCount">How many times ops replayed the request; the outcome this delivery produces carries it.</param>
 public sealed record RequestClaim(
     ClaimOutcome Outcome,
     Guid Token,
@@ -36,10 +37,13 @@ public sealed record RequestClaim(
     string PreviousStatus,
     ChainStart Start,
     string? StoredResult = null,
-    string? Detail = null);
+    string? Detail = null,
+    int ReplayCount = 0);
 
 /// <summary>The request row as the claim reads it (locked).</summary>
-public sealed record ClaimedRow(string Status, Guid? ClaimToken, DateTimeOffset? LeaseUntil, string? PayloadHash, string? Result, DateTimeOffset ReceivedAt);
+/// <param name="DatabaseNow">PostgreSQL's <c>now()</c> at the read: leases are judged on the database's clock.</param>
+public sealed record ClaimedRow(string Status, Guid? ClaimToken, DateTimeOffset? LeaseUntil, string? PayloadHash, string? Result, DateTimeOffset ReceivedAt,
+    int ReplayCount = 0, DateTimeOffset DatabaseNow = default);
 
 /// <summary>The request's deferred_requests row as the claim reads it (locked), if any.</summary>
 public sealed record ClaimedDeferral(string State, DateTimeOffset ResumeAt, int StepIndex, int Attempt, int Calls, DateTimeOffset? DeferralStartedAt)
@@ -68,7 +72,8 @@ public enum ClaimWrite
 /// <list type="number">
 /// <item>whose claim it already holds (a retried claim write) keeps it;</item>
 /// <item>with another payload hash is refused;</item>
-/// <item>of a finished request re-publishes its stored result;</item>
+/// <item>of a finished request re-publishes its stored result; a parked request is finished too, until an ops replay
+/// marks it replayed (only a replay may run it again: a duplicate or a redelivery must not pay for it twice);</item>
 /// <item>while another delivery holds a live lease, waits (durably) for that lease to end;</item>
 /// <item>of a deferred request not due yet is dropped: its deferral will deliver it;</item>
 /// <item>otherwise claims it (a crashed instance's lapsed lease, a requeued or released delivery, a replay), resuming at

@@ -61,7 +61,7 @@ public static class StoredJson
     public static object? ReadResult(string status, string? json) => json is null ? null : status switch
     {
         RequestStatus.Succeeded => JsonSerializer.Deserialize<CompletionSucceeded>(json, Options),
-        RequestStatus.Failed => JsonSerializer.Deserialize<CompletionFailed>(json, Options),
+        RequestStatus.Failed or RequestStatus.Parked => JsonSerializer.Deserialize<CompletionFailed>(json, Options),
         _ => null,
     };
 }

@@ -43,4 +43,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information,
         Message = "Dead-letter retention deleted {Count} resolved item(s) resolved before {Cutoff:O} ({Days} days)")]
     public static partial void RetentionSwept(ILogger logger, long count, DateTimeOffset cutoff, int days);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information,
+        Message = "Replay {OperationId}: every step of chain {Chain} is unavailable (breakers open) until {Until:O}; waiting, then one request goes first as the probe")]
+    public static partial void ReplayWaitingForChain(ILogger logger, Guid operationId, string chain, DateTimeOffset until);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Information,
+        Message = "Replay {OperationId}: probe request {RequestId} ended {Status}; the rest of the selection follows only once a step of its chain may be called")]
+    public static partial void ReplayProbeEnded(ILogger logger, Guid operationId, Guid requestId, string status);
 }

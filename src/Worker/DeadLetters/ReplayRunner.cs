@@ -4,8 +4,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
+using Worker.Chain;
 using Worker.Contracts;
 using Worker.Messaging;
+using Worker.ProviderHealth;
 
 namespace Worker.DeadLetters;
 
@@ -19,10 +21,17 @@ namespace Worker.DeadLetters;
 /// Each item is marked replayed and its request sent in one transaction that commits after the broker confirmed the
 /// send: an item is never marked without being sent. The request keeps its id, so the consumer re-publishes the stored
 /// result of a request that has finished since, instead of calling a provider again.
+/// <para>
+/// A replay never burns its selection into new dead letters: while every step of an item's chain is unavailable (its
+/// breaker open or isolated), the runner waits; then it sends one request alone, as the probe, and waits for its outcome
+/// before sending the next.
+/// </para>
 /// </remarks>
 public sealed class ReplayRunner(
     NpgsqlDataSource dataSource,
     IBus bus,
+    ChainCatalog chains,
+    CircuitBreakers breakers,
     IOptions<DeadLettersOptions> options,
     IOptions<MessagingOptions> messaging,
     TimeProvider time,
@@ -31,6 +40,9 @@ public sealed class ReplayRunner(
     // "dl-rplay" as a number: the advisory lock that makes one instance the runner.
     private const long RunnerLock = 0x646c2d72706c6179;
     private const int BatchSize = 100;
+    private static readonly TimeSpan ProbeLookInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan ProbeOutcomeWait = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan MaxChainLook = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FailureBackoff = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _wake = new(0, 1);
 
@@ -130,7 +142,11 @@ public sealed class ReplayRunner(
             foreach (var deadLetterId in batch)
             {
                 await pacer.WaitAsync(stoppingToken);
-                await ReplayAsync(operation, deadLetterId, endpoint, stoppingToken);
+                var probe = await WaitForCallableChainAsync(operation, deadLetterId, stoppingToken);
+                if (await ReplayAsync(operation, deadLetterId, endpoint, stoppingToken) is { } sent && probe)
+                {
+                    Log.ReplayProbeEnded(logger, operation.Id, sent, await WaitForOutcomeAsync(sent, stoppingToken));
+                }
             }
         }
 
@@ -138,7 +154,8 @@ public sealed class ReplayRunner(
         Log.ReplayFinished(logger, operation.Id, done, skipped);
     }
 
-    private async Task ReplayAsync(Operation operation, Guid deadLetterId, ISendEndpoint endpoint, CancellationToken cancellationToken)
+    /// <summary>The request id sent, or null when the item was skipped.</summary>
+    private async Task<Guid?> ReplayAsync(Operation operation, Guid deadLetterId, ISendEndpoint endpoint, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -173,7 +190,7 @@ public sealed class ReplayRunner(
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             Log.ItemSkipped(logger, operation.Id, deadLetterId, skip);
-            return;
+            return null;
         }
 
         batch.BatchCommands.Add(Command($"""
@@ -212,6 +229,57 @@ public sealed class ReplayRunner(
         }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         Log.ItemReplayed(logger, operation.Id, replay.RequestId, replay.Chain ?? "default");
+        return replay.RequestId;
+    }
+
+    /// <summary>
+    /// Waits while every step of the item's chain is unavailable on this instance's breakers; true when it had to wait, so
+    /// that the next request goes alone, as the probe.
+    /// </summary>
+    private async Task<bool> WaitForCallableChainAsync(Operation operation, Guid deadLetterId, CancellationToken cancellationToken)
+    {
+        var chain = operation.RedirectChain ?? await ChainOfAsync(deadLetterId, cancellationToken);
+        if (!chains.TryGet(chain, out var steps) || steps.Count == 0)
+            return false;
+
+        var waited = false;
+        while (true)
+        {
+            // An open breaker whose break is over lets the next call through as its half-open probe.
+            var now = time.GetUtcNow();
+            var until = steps.Select(s => breakers.UnavailableUntil(s.Provider, s.Model)).ToList();
+            if (until.Any(u => u is null || u <= now))
+                return waited;
+
+            var soonest = until.Min()!.Value;
+            Log.ReplayWaitingForChain(logger, operation.Id, chain ?? ChainsOptions.DefaultChain, soonest);
+            // Looked at again every few seconds at least: a ping may close a breaker before its break ends.
+            var wait = soonest - now;
+            await Task.Delay(wait < ProbeLookInterval ? ProbeLookInterval : wait > MaxChainLook ? MaxChainLook : wait, time, cancellationToken);
+            waited = true;
+        }
+    }
+
+    /// <summary>Waits until the request has an outcome (or <see cref="ProbeOutcomeWait"/> passed); returns its status.</summary>
+    private async Task<string> WaitForOutcomeAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand("SELECT status FROM requests WHERE request_id = @id");
+            command.Parameters.AddWithValue("id", requestId);
+            var status = (string?)await command.ExecuteScalarAsync(cancellationToken) ?? "missing";
+            if (RequestStatus.IsTerminal(status) || time.GetElapsedTime(started) > ProbeOutcomeWait)
+                return status;
+            await Task.Delay(ProbeLookInterval, time, cancellationToken);
+        }
+    }
+
+    private async Task<string?> ChainOfAsync(Guid deadLetterId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT message->>'chain' FROM dead_letters WHERE id = @id");
+        command.Parameters.AddWithValue("id", deadLetterId);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     /// <summary>The same item in the same operation always gets the same message id, so a resend after a crash is recognisable.</summary>

@@ -17,7 +17,9 @@ namespace Worker.Deferrals;
 /// The resume position stays in the row (keyed by request id): the consumer's claim reads it under the same row lock,
 /// which also makes a delivery that arrives before this transaction commits wait for it. The headers only tell a human
 /// reading the queue what the message is. A crash between the sends and the commit leaves the rows waiting: they are
-/// sent again, and the claim turns the second copy into a no-op.
+/// sent again, and the claim turns the second copy into a no-op. For the same reason a released row whose message nobody
+/// claimed within Deferrals:ResendUnclaimedAfter (a lost message, a purged queue) is sent again: no deferred request
+/// waits forever for a message that will not come.
 /// </remarks>
 public sealed class DeferralRelease(
     NpgsqlDataSource dataSource,
@@ -33,7 +35,8 @@ public sealed class DeferralRelease(
 
     private const string DueSql = $"""
         SELECT request_id, message::text, step_index, attempt, kind FROM deferred_requests
-        WHERE state = '{DeferralState.Waiting}' AND resume_at <= @now
+        WHERE (state = '{DeferralState.Waiting}' AND resume_at <= @now)
+           OR (state = '{DeferralState.Released}' AND released_at <= @stale)
         ORDER BY resume_at
         LIMIT @batch
         FOR UPDATE SKIP LOCKED
@@ -63,6 +66,7 @@ public sealed class DeferralRelease(
         await using (var select = new NpgsqlCommand(DueSql, connection))
         {
             select.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", time.GetUtcNow()));
+            select.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("stale", time.GetUtcNow() - options.Value.ResendUnclaimedAfter));
             select.Parameters.Add(new NpgsqlParameter<int>("batch", options.Value.BatchSize));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))

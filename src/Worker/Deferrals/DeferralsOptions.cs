@@ -11,6 +11,13 @@ public sealed class DeferralsOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A released request whose message no delivery has claimed after this long is sent again (env
+    /// Deferrals__ResendUnclaimedAfter). Longer than the request queue's usual backlog wait; a second copy is harmless.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan ResendUnclaimedAfter { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Rows re-published per transaction; a full batch is followed by the next one at once.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 200;

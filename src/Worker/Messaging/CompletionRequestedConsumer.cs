@@ -13,9 +13,8 @@ namespace Worker.Messaging;
 /// </summary>
 /// <remarks>
 /// The audit trail brackets the chain: a claim before the first call, then the outcome and every attempt committed
-/// before the result is published and the message acknowledged. Both writes wait out a PostgreSQL outage
-/// (Audit:WriteRetryFor) with the outcome kept in memory; past that bound the consumer throws, the message is not
-/// acknowledged and MassTransit moves it to the <c>_error</c> queue.
+/// before the result is published and the message acknowledged. Both writes wait out a PostgreSQL outage for as long as
+/// the process lives, the message unacknowledged and the outcome in memory (<see cref="AuditWriteRetry"/>).
 /// <para>
 /// Every delivery claims the request first (<see cref="AuditTrail.ClaimAsync"/>). A finished request gets its stored
 /// result re-published, with no provider call; a request running elsewhere, or deferred, is left to the
@@ -105,16 +104,17 @@ public sealed class CompletionRequestedConsumer(
             }
 
             var completedAt = time.GetUtcNow();
+            var lineage = OutcomeLineage.Of(request.RequestId, claim.ReplayCount, claim.StoredResult);
             object result;
             if (outcome.Succeeded)
             {
-                result = Results.Succeeded(request, outcome, completedAt);
+                result = Results.Succeeded(request, outcome, completedAt, lineage);
             }
             else
             {
                 var park = parking.ShouldPark(outcome.FailureReason!);
                 Log.RequestFailed(logger, request.RequestId, outcome.FailureReason!, outcome.TotalCalls, park);
-                result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.TotalCalls, completedAt, deadLettered: park);
+                result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.TotalCalls, completedAt, park, lineage);
             }
 
             var published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);

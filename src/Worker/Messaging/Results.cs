@@ -5,29 +5,52 @@ using Worker.Contracts;
 
 namespace Worker.Messaging;
 
-/// <summary>Builds and publishes the one result message a request gets.</summary>
+/// <summary>
+/// Which outcome of its request a result is: the first (replay count 0), or the one the n-th ops replay produced, which
+/// replaces the outcome stored before it.
+/// </summary>
+public readonly record struct OutcomeLineage(int ReplayCount, Guid? Supersedes)
+{
+    public static readonly OutcomeLineage First = new(0, null);
+
+    /// <summary>The lineage of the outcome a delivery produces, from its request row's replay count and stored result.</summary>
+    public static OutcomeLineage Of(Guid requestId, int replayCount, string? storedResult) =>
+        replayCount == 0 ? First : new(replayCount, storedResult is null ? null : Results.ResultMessageId(requestId, StoredReplayCount(storedResult)));
+
+    private static int StoredReplayCount(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty("replayCount", out var count) && count.TryGetInt32(out var n) ? n : 0;
+    }
+}
+
+/// <summary>Builds and publishes the one result message each outcome of a request gets.</summary>
 public static class Results
 {
-    public static CompletionSucceeded Succeeded(CompletionRequested request, ChainOutcome outcome, DateTimeOffset now) =>
+    public static CompletionSucceeded Succeeded(CompletionRequested request, ChainOutcome outcome, DateTimeOffset now,
+        OutcomeLineage lineage = default) =>
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
-            outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now);
+            outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now,
+            lineage.ReplayCount, lineage.Supersedes);
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now,
-        bool deadLettered = false) =>
-        new(request.RequestId, request.ConversationId, reason, error, attempts, deadLettered, request.Metadata, now);
+        bool deadLettered = false, OutcomeLineage lineage = default) =>
+        new(request.RequestId, request.ConversationId, reason, error, attempts, deadLettered, request.Metadata, now,
+            lineage.ReplayCount, lineage.Supersedes);
 
     /// <summary>
     /// Publishes with the mandatory flag: if no queue is bound to the result's exchange yet, RabbitMQ returns the
     /// message and the publish throws, instead of confirming and silently dropping it. The request message is then
-    /// not acknowledged as done. The message id is derived from the request id, so consumers can drop duplicates.
+    /// not acknowledged as done. The message id is derived from the request id and the outcome's replay count, so
+    /// consumers can drop duplicates of one outcome and still receive the newer outcome a replay produces.
     /// </summary>
     /// <remarks>Takes the result as <see cref="object"/> (a stored one is only known at run time) and publishes it as its own type.</remarks>
     /// <param name="messageId">Only for a refusal that is not the request's result (<see cref="RefusalMessageId"/>).</param>
     public static Task PublishAsync(ConsumeContext context, object result, Guid? messageId = null) => result switch
     {
-        CompletionSucceeded s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId)),
-        CompletionFailed f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId)),
+        CompletionSucceeded s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId, s.ReplayCount)),
+        CompletionFailed f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId, f.ReplayCount)),
         _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
     };
 
@@ -60,14 +83,18 @@ public static class Results
             $"requestId {request.RequestId} was already used for a different request (messages, chain, maxOutputTokens or temperature differ); " +
             "this delivery is refused and the stored request is left as it is. Use a new requestId for a new request.", 0, now);
 
-    /// <summary>The same request id always yields the same result message id (a name-based, SHA-256 derived GUID).</summary>
-    public static Guid ResultMessageId(Guid requestId)
+    /// <summary>
+    /// One outcome of a request always yields the same result message id (a name-based, SHA-256 derived GUID); the outcome
+    /// of each replay gets its own. A first outcome keeps the id earlier versions gave it.
+    /// </summary>
+    public static Guid ResultMessageId(Guid requestId, int replayCount = 0)
     {
-        Span<byte> input = stackalloc byte[16 + 7];
+        var suffix = replayCount == 0 ? "result:" : $"result:{replayCount}";
+        Span<byte> input = stackalloc byte[16 + 32];
         requestId.TryWriteBytes(input);
-        "result:"u8.CopyTo(input[16..]);
+        var written = System.Text.Encoding.ASCII.GetBytes(suffix, input[16..]);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(input, hash);
+        SHA256.HashData(input[..(16 + written)], hash);
         return new Guid(hash[..16]);
     }
 }

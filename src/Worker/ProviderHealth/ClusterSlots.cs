@@ -10,9 +10,14 @@ namespace Worker.ProviderHealth;
 /// </summary>
 public sealed class ClusterSlots(NpgsqlDataSource database, IOptions<ProviderHealthOptions> options, TimeProvider time)
 {
+    // The slot is counted on the database's clock: the scheduled time is moved by the difference between the database's
+    // now() and this instance's clock at the claim, so instances whose clocks disagree (even by many intervals) still
+    // compete for the same slot. Half a second of slack absorbs the jitter of that measurement at a slot boundary.
     private const string Claim = """
-        INSERT INTO provider_health_slots (job, slot, claimed_by, claimed_at) VALUES (@job, @slot, @by, @at)
+        INSERT INTO provider_health_slots (job, slot, claimed_by, claimed_at)
+        VALUES (@job, floor((@scheduled_ms + (extract(epoch FROM now()) * 1000 - @local_ms) + 500) / @interval_ms)::bigint, @by, now())
         ON CONFLICT (job, slot) DO NOTHING
+        RETURNING slot
         """;
 
     /// <summary>The job name of one provider and model's pings.</summary>
@@ -35,14 +40,18 @@ public sealed class ClusterSlots(NpgsqlDataSource database, IOptions<ProviderHea
         return start == now ? start : DateTimeOffset.FromUnixTimeMilliseconds((long)((slot + 1) * interval.TotalMilliseconds));
     }
 
-    /// <summary>True when this instance won <paramref name="slot"/> of <paramref name="job"/> and should run it.</summary>
-    public async Task<bool> TryClaimAsync(string job, long slot, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims the slot a run scheduled at <paramref name="scheduledAt"/> (this instance's clock) belongs to, counted on the
+    /// database's clock. Returns the slot when this instance won it and should run the job, null when another instance has it.
+    /// </summary>
+    public async Task<long?> TryClaimAsync(string job, DateTimeOffset scheduledAt, TimeSpan interval, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(Claim);
         command.Parameters.Add(new NpgsqlParameter<string>("job", job));
-        command.Parameters.Add(new NpgsqlParameter<long>("slot", slot));
+        command.Parameters.Add(new NpgsqlParameter<double>("scheduled_ms", scheduledAt.ToUnixTimeMilliseconds()));
+        command.Parameters.Add(new NpgsqlParameter<double>("local_ms", time.GetUtcNow().ToUnixTimeMilliseconds()));
+        command.Parameters.Add(new NpgsqlParameter<double>("interval_ms", interval.TotalMilliseconds));
         command.Parameters.Add(new NpgsqlParameter<string>("by", options.Value.InstanceName));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("at", time.GetUtcNow().ToUniversalTime()));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await command.ExecuteScalarAsync(cancellationToken) is long slot ? slot : null;
     }
 }

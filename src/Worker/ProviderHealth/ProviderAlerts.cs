@@ -47,8 +47,7 @@ public sealed class ProviderAlerts(
     /// </summary>
     public async Task<AlertChanges?> RunAsync(DateTimeOffset scheduledAt, CancellationToken cancellationToken)
     {
-        var slot = ClusterSlots.SlotOf(scheduledAt, options.Value.AlertInterval);
-        if (!await slots.TryClaimAsync(ClusterSlots.AlertsJob, slot, cancellationToken))
+        if (await slots.TryClaimAsync(ClusterSlots.AlertsJob, scheduledAt, options.Value.AlertInterval, cancellationToken) is null)
             return null;
         return await EvaluateAsync(ProviderModel.InChains(chains), time.GetUtcNow(), cancellationToken);
     }

@@ -37,10 +37,9 @@ public sealed class ProviderPinger(
     public async Task<PingRow?> PingAsync(string provider, string model, DateTimeOffset scheduledAt, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var slot = ClusterSlots.SlotOf(scheduledAt, settings.PingInterval);
-        if (!await slots.TryClaimAsync(ClusterSlots.PingJob(provider, model), slot, cancellationToken))
+        if (await slots.TryClaimAsync(ClusterSlots.PingJob(provider, model), scheduledAt, settings.PingInterval, cancellationToken) is not { } slot)
         {
-            Log.PingTakenElsewhere(logger, provider, model, slot);
+            Log.PingTakenElsewhere(logger, provider, model, ClusterSlots.SlotOf(scheduledAt, settings.PingInterval));
             return null;
         }
 

@@ -44,6 +44,17 @@ public class ClaimRulesTests
     }
 
     [Fact]
+    public void A_parked_request_is_finished_for_every_delivery_but_a_replay()
+    {
+        // A duplicate publish, a redelivery after a dropped connection, a released waiting duplicate: none may pay again.
+        Assert.Equal((ClaimOutcome.Finished, ClaimWrite.None), Decide(Row(RequestStatus.Parked, result: "{}")));
+        Assert.Equal((ClaimOutcome.Finished, ClaimWrite.ForgetDeferral),
+            Decide(Row(RequestStatus.Parked, result: "{}"), Deferral(DeferralState.Waiting, Now.AddSeconds(-1))));
+        // Only an ops replay marks it replayed, and that delivery runs it.
+        Assert.Equal((ClaimOutcome.Claimed, ClaimWrite.Claim), Decide(Row(RequestStatus.Replayed, result: "{}")));
+    }
+
+    [Fact]
     public void A_finished_request_without_a_stored_result_runs_again() =>
         Assert.Equal((ClaimOutcome.Claimed, ClaimWrite.Claim), Decide(Row(RequestStatus.Succeeded)));
 

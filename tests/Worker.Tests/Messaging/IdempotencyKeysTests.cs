@@ -51,4 +51,30 @@ public class IdempotencyKeysTests
         Assert.Equal(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request)));
         Assert.NotEqual(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request with { Temperature = 1 })));
     }
+
+    [Fact]
+    public void Each_outcome_of_a_request_gets_its_own_stable_message_id()
+    {
+        var first = Results.ResultMessageId(Request.RequestId);
+        var firstReplay = Results.ResultMessageId(Request.RequestId, 1);
+
+        Assert.Equal(first, Results.ResultMessageId(Request.RequestId, 0));
+        Assert.Equal(firstReplay, Results.ResultMessageId(Request.RequestId, 1));
+        Assert.NotEqual(first, firstReplay);
+        Assert.NotEqual(firstReplay, Results.ResultMessageId(Request.RequestId, 2));
+        Assert.NotEqual(first, Results.ResultMessageId(Guid.NewGuid()));
+    }
+
+    [Fact]
+    public void A_replay_outcome_names_the_outcome_it_supersedes()
+    {
+        Assert.Equal(OutcomeLineage.First, OutcomeLineage.Of(Request.RequestId, 0, """{"reason":"providers_exhausted"}"""));
+
+        var afterParkedFailure = OutcomeLineage.Of(Request.RequestId, 1, """{"reason":"providers_exhausted","deadLettered":true}""");
+        Assert.Equal(new OutcomeLineage(1, Results.ResultMessageId(Request.RequestId)), afterParkedFailure);
+
+        // Replays of a finished request add to the count without producing an outcome: the superseded one is the stored one.
+        var afterSecondPark = OutcomeLineage.Of(Request.RequestId, 3, """{"reason":"providers_exhausted","replayCount":1}""");
+        Assert.Equal(new OutcomeLineage(3, Results.ResultMessageId(Request.RequestId, 1)), afterSecondPark);
+    }
 }
