@@ -106,17 +106,5 @@ public static class PostgresService
         }
     }
 
-    private static async Task RunAsync(string verb)
-    {
-        using var process = Process.Start(new ProcessStartInfo("service", $"postgresql {verb}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("cannot run `service`");
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"`service postgresql {verb}` exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
-        }
-    }
+    private static Task RunAsync(string verb) => ServiceControl.RunAsync("postgresql", verb, TimeSpan.FromMinutes(1));
 }

@@ -88,6 +88,18 @@ public sealed class DeadLetterFixture : IAsyncLifetime
         Anonymous = new HttpClient { BaseAddress = Worker.GetBaseAddress() };
     }
 
+    /// <summary>Waits for <paramref name="condition"/>, looking every 100 ms, up to the result timeout.</summary>
+    public async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
+        while (!await condition())
+        {
+            if (timeout.IsCancellationRequested)
+                throw new TimeoutException($"{what} did not happen within {TestEnvironment.ResultTimeout}");
+            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        }
+    }
+
     /// <summary>POSTs <paramref name="body"/> as ops user <paramref name="user"/>, checks the status and returns the answer.</summary>
     public async Task<JsonNode> PostAsync(string url, object body, HttpStatusCode expected, string? user = null)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RabbitMQ.Client;
 
 namespace Worker.IntegrationTests.Infrastructure;
@@ -6,10 +5,15 @@ namespace Worker.IntegrationTests.Infrastructure;
 /// <summary>Restarts the local RabbitMQ service (the tests run as root, as ops/test.sh does on CI).</summary>
 public static class RabbitMqService
 {
-    /// <summary><c>service rabbitmq-server restart</c>, then waits until the test virtual host takes connections again.</summary>
+    /// <summary>
+    /// Stops the node (<c>rabbitmqctl shutdown</c>, which waits for it to exit), starts the service again, and waits until
+    /// the test virtual host takes connections. Not <c>service rabbitmq-server restart</c>: Debian's init script stops by
+    /// pid file, and when its own start gave up waiting it deletes that file, after which every later stop hangs.
+    /// </summary>
     public static async Task RestartAsync()
     {
-        await RunAsync("restart");
+        await ShellAsync("rabbitmqctl shutdown");
+        await RunAsync("start");
         await WaitUntilUpAsync();
     }
 
@@ -42,17 +46,7 @@ public static class RabbitMqService
         }
     }
 
-    private static async Task RunAsync(string verb)
-    {
-        using var process = Process.Start(new ProcessStartInfo("service", $"rabbitmq-server {verb}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("cannot run `service`");
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"`service rabbitmq-server {verb}` exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
-        }
-    }
+    private static Task RunAsync(string verb) => ServiceControl.RunAsync("rabbitmq-server", verb, TimeSpan.FromMinutes(2));
+
+    private static Task ShellAsync(string command) => ServiceControl.ShellAsync(command, TimeSpan.FromMinutes(2));
 }

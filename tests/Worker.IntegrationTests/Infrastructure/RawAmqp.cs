@@ -75,6 +75,9 @@ public sealed class RawAmqp : IAsyncDisposable
         await _channel.QueuePurgeAsync(queue);
     }
 
+    /// <summary>Deletes a queue and whatever it still holds, if it exists.</summary>
+    public Task DeleteAsync(string queue) => _channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
+
     public async ValueTask DisposeAsync()
     {
         await _channel.CloseAsync();

@@ -19,9 +19,12 @@ public sealed class TestProducer : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _all = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<Guid?>> _messageIds = new();
 
-    private TestProducer(ServiceProvider services)
+    private readonly string _resultsQueue;
+
+    private TestProducer(ServiceProvider services, string resultsQueue)
     {
         _services = services;
+        _resultsQueue = resultsQueue;
         _bus = services.GetRequiredService<IBusControl>();
     }
 
@@ -48,7 +51,13 @@ public sealed class TestProducer : IAsyncDisposable
             });
         });
 
-        producer = new TestProducer(services.BuildServiceProvider());
+        producer = new TestProducer(services.BuildServiceProvider(), resultsQueue);
+        await using (var amqp = await RawAmqp.ConnectAsync())
+        {
+            // Leftovers of an earlier, interrupted run are not this run's results.
+            await amqp.PurgeAsync(resultsQueue);
+        }
+
         await producer._bus.StartAsync();
         await producer._bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
         return producer;
@@ -125,5 +134,8 @@ public sealed class TestProducer : IAsyncDisposable
     {
         await _bus.StopAsync();
         await _services.DisposeAsync();
+        // A results queue nobody reads would collect every later test's results: the next run starts without it.
+        await using var amqp = await RawAmqp.ConnectAsync();
+        await amqp.DeleteAsync(_resultsQueue);
     }
 }

@@ -120,15 +120,22 @@ public sealed class WorkerProcess : IAsyncDisposable
     public async Task<TimeSpan> TerminateAsync(TimeSpan within)
     {
         var watch = Stopwatch.StartNew();
+        await SignalTerminateAsync();
+        await WaitForExitAsync(within);
+        return watch.Elapsed;
+    }
+
+    /// <summary>Sends SIGTERM and returns at once: the process is stopping.</summary>
+    public async Task SignalTerminateAsync()
+    {
         if (!_process.HasExited)
         {
             using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
-
-        await _process.WaitForExitAsync().WaitAsync(within);
-        return watch.Elapsed;
     }
+
+    public Task WaitForExitAsync(TimeSpan within) => _process.WaitForExitAsync().WaitAsync(within);
 
     /// <summary>
     /// Writes every line to <c>.run/worker-&lt;pid&gt;.log</c> beside the test results (ops/test.sh's run directory), for a

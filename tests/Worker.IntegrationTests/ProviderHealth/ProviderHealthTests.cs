@@ -233,8 +233,8 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
         }
 
         ClusterSlots SlotsOf(string instance) => new(fixture.Database, Options.Create(new ProviderHealthOptions { InstanceName = instance }), TimeProvider.System);
-        var claims = await Task.WhenAll(new[] { "x", "y", "z" }.Select(i => SlotsOf(i).TryClaimAsync($"test-{fixture.Run}", 42, CancellationToken.None)));
-        Assert.Single(claims, won => won);
+        var claims = await Task.WhenAll(new[] { "x", "y", "z" }.Select(i => SlotsOf(i).TryClaimAsync($"test-{fixture.Run}", at, TimeSpan.FromSeconds(30), CancellationToken.None)));
+        Assert.Single(claims, won => won is not null);
         await using var command = fixture.Database.CreateCommand($"SELECT count(*) FROM provider_health_slots WHERE job = 'test-{fixture.Run}'");
         Assert.Equal(1L, await command.ExecuteScalarAsync());
     }
