@@ -65,4 +65,12 @@ public class WorkerAppConfigurationTests
         Assert.Contains(problems, p => p.StartsWith("Pacing:gemni is not a configured provider; configured: gemini, openai", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("ProviderHealth:PingInterval must be 0 (off) or between 00:00:01 and 01:00:00, was 10.00:00:00: a bare number is read as days, did you mean 00:00:10?", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_broker_uri_without_credentials_stops_the_worker()
+    {
+        var problem = Assert.Single(await StartupProblems(new Dictionary<string, string?>(Deployment) { ["ConnectionStrings:RabbitMq"] = "amqp://localhost:5672/" }));
+
+        Assert.StartsWith("ConnectionStrings:RabbitMq (env ConnectionStrings__RabbitMq) has no user name and password", problem);
+    }
 }
