@@ -40,7 +40,7 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
         services.AddPooledDbContextFactory<AuditDbContext>((sp, options) => AuditDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
 
-        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotationsByKey(AuditOptions.Section).ValidateOnStart();
         services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
 

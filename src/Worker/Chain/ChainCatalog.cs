@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Worker.Hosting;
 using Worker.Providers;
 
 namespace Worker.Chain;
@@ -30,11 +31,13 @@ public sealed class ChainCatalog
 }
 
 /// <summary>Checks the <c>Chains</c> section at start; every message names the key to fix.</summary>
-public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers) : IValidateOptions<ChainsOptions>
+public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers, IConfiguration configuration) : IValidateOptions<ChainsOptions>
 {
+    private const string Section = ChainsOptions.Section;
+
     public ValidateOptionsResult Validate(string? name, ChainsOptions options)
     {
-        var errors = new List<string>();
+        var problems = new OptionProblems();
         ProvidersOptions? configured;
         try
         {
@@ -46,64 +49,31 @@ public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers)
             configured = null;
         }
 
-        if (!options.ContainsKey(ChainsOptions.DefaultChain))
-        {
-            errors.Add($"Chains:{ChainsOptions.DefaultChain} is missing: requests that name no chain use it (env Chains__default__0__Provider, Chains__default__0__Model)");
-        }
+        problems.Check(options.ContainsKey(ChainsOptions.DefaultChain), $"{Section}:{ChainsOptions.DefaultChain}",
+            "is missing: requests that name no chain use it", $"{Section}__{ChainsOptions.DefaultChain}__0__Provider, {Section}__{ChainsOptions.DefaultChain}__0__Model");
 
         foreach (var (chain, steps) in options)
         {
-            if (steps.Count == 0)
-            {
-                errors.Add($"Chains:{chain} has no steps");
-            }
-
+            problems.Check(steps.Count > 0, $"{Section}:{chain}", "has no steps");
             for (var i = 0; i < steps.Count; i++)
             {
-                var key = $"Chains:{chain}:{i}";
-                var env = $"Chains__{chain}__{i}";
+                var key = $"{Section}:{chain}:{i}";
                 var step = steps[i];
-                if (string.IsNullOrWhiteSpace(step.Provider))
-                {
-                    errors.Add($"{key}:Provider is required (env {env}__Provider)");
-                }
-                else if (configured is not null && !configured.ContainsKey(step.Provider))
-                {
-                    errors.Add($"{key}:Provider '{step.Provider}' is not a configured provider; configured: {string.Join(", ", configured.Keys)} (env {env}__Provider)");
-                }
-
-                if (string.IsNullOrWhiteSpace(step.Model))
-                {
-                    errors.Add($"{key}:Model is required (env {env}__Model)");
-                }
-
-                if (step.MaxRetries is < 0 or > 10)
-                {
-                    errors.Add($"{key}:MaxRetries must be between 0 and 10, was {step.MaxRetries}");
-                }
-
-                if (step.BaseDelay < TimeSpan.Zero || step.MaxDelay < step.BaseDelay)
-                {
-                    errors.Add($"{key}: BaseDelay must be positive and not above MaxDelay ({step.BaseDelay} > {step.MaxDelay})");
-                }
-
-                if (step.JitterRatio is < 0 or > 1)
-                {
-                    errors.Add($"{key}:JitterRatio must be between 0 and 1, was {step.JitterRatio}");
-                }
-
-                if (step.Timeout is { } t && t <= TimeSpan.Zero)
-                {
-                    errors.Add($"{key}:Timeout must be positive, was {t}");
-                }
-
-                if (step.MinTimeToAnswer < TimeSpan.Zero)
-                {
-                    errors.Add($"{key}:MinTimeToAnswer must not be negative, was {step.MinTimeToAnswer} (env {env}__MinTimeToAnswer)");
-                }
+                problems.Annotations(step, key);
+                problems.Check(string.IsNullOrWhiteSpace(step.Provider) || configured is null || configured.ContainsKey(step.Provider), $"{key}:Provider",
+                    $"'{step.Provider}' is not a configured provider; configured: {string.Join(", ", configured?.Keys.AsEnumerable() ?? [])}");
+                problems.Check(step.BaseDelay <= step.MaxDelay, $"{key}:BaseDelay", $"must not be above MaxDelay ({OptionProblems.Text(step.MaxDelay)}), was {OptionProblems.Text(step.BaseDelay)}");
             }
         }
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        foreach (var chain in configuration.GetSection(Section).GetChildren())
+        {
+            foreach (var step in chain.GetChildren())
+            {
+                problems.UnknownSettings(step, typeof(ChainStepOptions));
+            }
+        }
+
+        return problems.Result();
     }
 }

@@ -8,6 +8,8 @@ namespace Worker.Chain;
 /// </summary>
 public sealed class ChainsOptions : Dictionary<string, List<ChainStepOptions>>
 {
+    public const string Section = "Chains";
+
     /// <summary>The chain used when a request names none.</summary>
     public const string DefaultChain = "default";
 
@@ -31,10 +33,12 @@ public sealed class ChainStepOptions
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 2;
 
-    /// <summary>First backoff delay; doubles per retry, with jitter of plus or minus <see cref="JitterRatio"/>.</summary>
+    /// <summary>First backoff delay, at most <see cref="MaxDelay"/>; doubles per retry, with jitter of plus or minus <see cref="JitterRatio"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Cap on one backoff delay.</summary>
+    /// <summary>Cap on one backoff delay: at most 1 h (a wait above Chain:InProcessWaitLimit is deferred).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Random spread applied to each backoff delay so retries from many requests do not align.</summary>
@@ -42,17 +46,21 @@ public sealed class ChainStepOptions
     public double JitterRatio { get; set; } = 0.2;
 
     /// <summary>
-    /// Longest Retry-After (or Gemini retryDelay) honoured by waiting on this step; a longer one falls back at once.
+    /// Longest Retry-After (or Gemini retryDelay) honoured by waiting on this step, at most 1 h; a longer one falls back
+    /// at once.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Per-call timeout on this step; empty means the provider's <c>Timeout</c>.</summary>
+    /// <summary>Per-call timeout on this step, at most 30 min like the provider's; empty means the provider's <c>Timeout</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:30:00")]
     public TimeSpan? Timeout { get; set; }
 
     /// <summary>
     /// The least time before the request's deadline this step needs to answer; with less left the step is not started
-    /// (<c>skipped: deadline</c>).
+    /// (<c>skipped: deadline</c>). At most 10 min.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MinTimeToAnswer { get; set; } = TimeSpan.FromSeconds(1);
 }
 
@@ -82,14 +90,15 @@ public sealed class ChainRunOptions
 
     /// <summary>
     /// Waits up to this long happen in the consumer (the message stays unacknowledged); longer ones are deferred: the
-    /// request is stored with its chain position and re-published when the wait is over.
+    /// request is stored with its chain position and re-published when the wait is over. At most 10 min.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan InProcessWaitLimit { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The longest a request may spend deferred, counted from its first deferral; past it the chain behaves as if it
-    /// could not wait (falls back, or fails and parks). 0 turns deferral off: every wait happens in the consumer.
+    /// could not wait (falls back, or fails and parks). At most 1 day; 0 turns deferral off: every wait happens in the
+    /// consumer.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan MaxDeferral { get; set; } = TimeSpan.FromMinutes(10);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Quartz;
+using Worker.Hosting;
 
 namespace Worker.DeadLetters;
 
@@ -13,7 +14,7 @@ public static class DeadLettersServiceCollectionExtensions
     {
         services.AddOptions<DeadLettersOptions>()
             .BindConfiguration(DeadLettersOptions.Section)
-            .ValidateDataAnnotations()
+            .ValidateDataAnnotationsByKey(DeadLettersOptions.Section)
             .Validate(o => o.ParkReasonSet().All(DeadLettersOptions.ParkableReasons.Contains),
                 $"DeadLetters:ParkReasons must be a comma-separated list of {string.Join(", ", DeadLettersOptions.ParkableReasons)} (env DeadLetters__ParkReasons)")
             .Validate(o => CronExpression.TryParse(o.RetentionSchedule, out _),

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Quartz;
+using Worker.Hosting;
 
 namespace Worker.Deferrals;
 
@@ -8,7 +9,7 @@ public static class DeferralsServiceCollectionExtensions
     /// <summary>The <c>Deferrals</c> section and the Quartz job that re-publishes due deferred requests.</summary>
     public static IServiceCollection AddDeferrals(this IServiceCollection services)
     {
-        services.AddOptions<DeferralsOptions>().BindConfiguration(DeferralsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DeferralsOptions>().BindConfiguration(DeferralsOptions.Section).ValidateDataAnnotationsByKey(DeferralsOptions.Section).ValidateOnStart();
         services.AddSingleton<DeferralRelease>();
         services.AddQuartz(q => q.ScheduleJob<DeferralReleaseJob>(
             (sp, trigger) => trigger.WithIdentity("deferred-requests").StartNow()

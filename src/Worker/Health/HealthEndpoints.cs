@@ -6,13 +6,15 @@ namespace Worker.Health;
 
 public static class HealthEndpoints
 {
+    private const string PostgresCheck = "postgres";
+
     /// <summary>
     /// Health checks: the bus (MassTransit registers its own, tagged "ready") and PostgreSQL, through the
     /// NpgsqlDataSource that AddAudit registers (one pool for the audit trail and the check).
     /// </summary>
     public static IServiceCollection AddWorkerHealth(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>(PostgresCheck, tags: ["ready"]);
         return services;
     }
 
@@ -23,13 +25,28 @@ public static class HealthEndpoints
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync });
     }
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    /// <summary>
+    /// Status only, and a fixed description of what is not ready: the endpoints answer anyone, and a check's own
+    /// description or exception (MassTransit's, Npgsql's) names hosts, users and endpoints. The details are logged.
+    /// </summary>
+    internal static Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
         return JsonSerializer.SerializeAsync(context.Response.Body, new
         {
             status = report.Status.ToString(),
-            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Status == HealthStatus.Healthy ? null : GenericDescription(e.Key),
+            }),
         });
     }
+
+    private static string GenericDescription(string check) => check switch
+    {
+        PostgresCheck => PostgresHealthCheck.Unreachable,
+        "masstransit-bus" => "message bus not ready",
+        _ => "not ready",
+    };
 }

@@ -4,8 +4,11 @@ using Npgsql;
 namespace Worker.Health;
 
 /// <summary>Ready only when PostgreSQL answers a trivial query: the audit trail cannot be written otherwise.</summary>
-public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, ILogger<PostgresHealthCheck> logger) : IHealthCheck
 {
+    /// <summary>What an anonymous caller of /health/ready learns; the error itself goes to the log.</summary>
+    internal const string Unreachable = "database unreachable";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
@@ -16,8 +19,9 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
         {
-            // The exception message names the host, never the password.
-            return HealthCheckResult.Unhealthy($"PostgreSQL is unreachable: {e.Message}");
+            // Npgsql's messages name the host and the database, never the password.
+            Log.DatabaseUnreachable(logger, e.GetType().Name, e.Message);
+            return HealthCheckResult.Unhealthy(Unreachable);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.DeadLetters;
@@ -43,6 +44,9 @@ public static class WorkerApp
         builder.Services.AddDeferrals();
 
         var app = builder.Build();
+        // Every options section is validated before anything reads one (mapping the health checks creates the bus), so
+        // bad configuration is reported once, in full, and before anything connects.
+        app.Services.GetService<IStartupValidator>()?.Validate();
         app.MapWorkerHealth();
         app.MapOpsApi();
         app.MapDeadLetters();

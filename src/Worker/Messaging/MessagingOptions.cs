@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Worker.Hosting;
 
 namespace Worker.Messaging;
 
@@ -11,7 +14,11 @@ public sealed class MessagingOptions
     [Required]
     public string QueueName { get; set; } = "completion-requests";
 
-    /// <summary>Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high.</summary>
+    /// <summary>
+    /// Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high; a request holds a
+    /// database connection only for its short audit writes, so up to <see cref="MessagingOptionsValidator.MaxRequestsPerConnection"/>
+    /// per connection of the PostgreSQL pool (<c>Maximum Pool Size</c>, default 100) are accepted.
+    /// </summary>
     [Range(1, 10_000)]
     public int ConcurrencyLimit { get; set; } = 64;
 
@@ -22,9 +29,19 @@ public sealed class MessagingOptions
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 64;
 
-    /// <summary>At shutdown, in-flight requests get this long to finish; then they are cancelled and requeued.</summary>
+    /// <summary>
+    /// At shutdown, in-flight requests get this long to finish; then they are cancelled and requeued. 1 s to 1 h. The host
+    /// waits <see cref="HostShutdownTimeout"/> in all; give the process manager's grace period (docker stop -t,
+    /// terminationGracePeriodSeconds, systemd TimeoutStopSec) at least that.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The bus's stop: the consumers' <see cref="StopTimeout"/>, then time to close the endpoints and the connection.</summary>
+    public TimeSpan BusStopTimeout => StopTimeout + TimeSpan.FromSeconds(10);
+
+    /// <summary>The host's whole shutdown: the bus's stop, then the other services (Quartz jobs, claim release), 90 s by default.</summary>
+    public TimeSpan HostShutdownTimeout => BusStopTimeout + TimeSpan.FromSeconds(20);
 
     /// <summary>
     /// How long a delivery's claim on a request holds without renewal. While a chain runs the claim is renewed every
@@ -37,6 +54,52 @@ public sealed class MessagingOptions
     /// <summary>How often the claims of running requests are renewed; well below <see cref="ClaimLease"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:30:00")]
     public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Checks how the <c>Messaging</c> knobs relate to each other and to the PostgreSQL pool.</summary>
+public sealed class MessagingOptionsValidator(IConfiguration configuration) : IValidateOptions<MessagingOptions>
+{
+    /// <summary>
+    /// In-flight requests per pooled connection above which <see cref="MessagingOptions.ConcurrencyLimit"/> is refused. A
+    /// request holds a connection only for its claim and its outcome (a few ms each, never during a provider call), so
+    /// tens per connection work; at hundreds, a burst of completions waits past Npgsql's connection timeout.
+    /// </summary>
+    public const int MaxRequestsPerConnection = 50;
+
+    public ValidateOptionsResult Validate(string? name, MessagingOptions o)
+    {
+        var problems = new OptionProblems();
+        problems.Check(o.ClaimRenewInterval * 2 <= o.ClaimLease, $"{MessagingOptions.Section}:ClaimRenewInterval",
+            $"must be at most half of Messaging:ClaimLease ({OptionProblems.Text(o.ClaimLease)}), was {OptionProblems.Text(o.ClaimRenewInterval)}");
+        if (PoolSize(configuration.GetConnectionString("Postgres")) is { } pool && o.ConcurrencyLimit > pool * MaxRequestsPerConnection)
+        {
+            problems.Add($"{MessagingOptions.Section}:ConcurrencyLimit",
+                $"must be at most {MaxRequestsPerConnection} per database connection, was {o.ConcurrencyLimit} for a pool of {pool} " +
+                $"(Maximum Pool Size in ConnectionStrings:Postgres): lower it to {pool * MaxRequestsPerConnection} or less, " +
+                $"or raise Maximum Pool Size to {(o.ConcurrencyLimit + MaxRequestsPerConnection - 1) / MaxRequestsPerConnection}");
+        }
+
+        return problems.Result();
+    }
+
+    /// <summary>The pool's Maximum Pool Size; null without pooling, or when the string is missing or bad (the Audit feature reports that).</summary>
+    internal static int? PoolSize(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return null;
+        }
+
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            return builder.Pooling ? builder.MaxPoolSize : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>The <c>Requests</c> section: what the worker accepts. Anything larger fails with <c>invalid_request</c>.</summary>

@@ -1,5 +1,7 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Worker.Hosting;
 
 namespace Worker.Messaging;
 
@@ -8,11 +10,9 @@ public static class MessagingServiceCollectionExtensions
     /// <summary>MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop.</summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.ClaimRenewInterval * 2 <= o.ClaimLease,
-                "Messaging:ClaimRenewInterval must be at most half of Messaging:ClaimLease (env Messaging__ClaimRenewInterval, Messaging__ClaimLease)")
-            .ValidateOnStart();
-        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotationsByKey(MessagingOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MessagingOptions>, MessagingOptionsValidator>());
+        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotationsByKey(RequestLimits.Section).ValidateOnStart();
         var broker = RabbitMqAddress.Parse(configuration.GetConnectionString("RabbitMq"));
 
         services.AddMassTransit(x =>
@@ -48,9 +48,20 @@ public static class MessagingServiceCollectionExtensions
             // In-flight requests get StopTimeout to finish; after that their token is cancelled and, not being
             // acknowledged, the broker redelivers them to another instance or after restart.
             host.ConsumerStopTimeout = messaging.Value.StopTimeout;
-            host.StopTimeout = messaging.Value.StopTimeout + TimeSpan.FromSeconds(10);
+            host.StopTimeout = messaging.Value.BusStopTimeout;
         });
-        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(90));
+        services.AddOptions<HostOptions>().Configure<IOptions<MessagingOptions>>((host, messaging) =>
+        {
+            try
+            {
+                host.ShutdownTimeout = messaging.Value.HostShutdownTimeout;
+            }
+            catch (OptionsValidationException)
+            {
+                // The host reads its options while it is built: bad Messaging values are reported with all the others
+                // by the start-up validation that follows.
+            }
+        });
         services.AddSingleton(broker);
         services.AddSingleton<ClaimLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());

@@ -3,7 +3,8 @@ using Worker.Hosting;
 namespace Worker.Messaging;
 
 /// <summary>
-/// <c>ConnectionStrings:RabbitMq</c> as an amqp(s) URI, e.g. <c>amqp://guest:guest@localhost:5672/</c>.
+/// <c>ConnectionStrings:RabbitMq</c> as an amqp(s) URI with its credentials, e.g. <c>amqp://guest:guest@localhost:5672/</c>;
+/// a URI without a user name and password is refused rather than read as guest/guest.
 /// <see cref="ToString"/> leaves the password out, so the address is safe to log.
 /// </summary>
 public sealed record RabbitMqAddress(string Host, ushort Port, string VirtualHost, string Username, string Password, bool UseTls)
@@ -22,15 +23,29 @@ public sealed record RabbitMqAddress(string Host, ushort Port, string VirtualHos
             throw new ConfigurationException($"{key} must be an amqp:// or amqps:// URI, e.g. amqp://guest:guest@localhost:5672/");
         }
 
-        var tls = uri.Scheme == "amqps";
+        // RabbitMQ clients fall back to guest/guest: a production URI that lost its credentials would otherwise log in
+        // as guest wherever that user exists. Development brokers name it: amqp://guest:guest@localhost:5672/.
         var userInfo = uri.UserInfo.Split(':', 2);
+        if (userInfo[0].Length == 0)
+        {
+            throw new ConfigurationException($"{key} has no user name and password: write them in the URI, e.g. amqp://user:password@host:5672/vhost " +
+                "(amqp://guest:guest@localhost:5672/ for a local development broker)");
+        }
+
+        if (userInfo.Length < 2 || userInfo[1].Length == 0)
+        {
+            throw new ConfigurationException($"{key} has a user name but no password: write amqp://user:password@host:5672/vhost " +
+                "(percent-encode ':', '@' and '/' in the password)");
+        }
+
+        var tls = uri.Scheme == "amqps";
         var vhost = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
         return new RabbitMqAddress(
             uri.Host,
             (ushort)(uri.IsDefaultPort || uri.Port <= 0 ? (tls ? 5671 : 5672) : uri.Port),
             vhost.Length == 0 ? "/" : vhost,
-            userInfo[0].Length > 0 ? Uri.UnescapeDataString(userInfo[0]) : "guest",
-            userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : "guest",
+            Uri.UnescapeDataString(userInfo[0]),
+            Uri.UnescapeDataString(userInfo[1]),
             tls);
     }
 

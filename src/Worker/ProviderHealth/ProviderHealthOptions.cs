@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Worker.Hosting;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 
@@ -28,20 +30,20 @@ public sealed class ProviderHealthOptions
     [Range(1, 100)]
     public int PingFailuresToIsolate { get; set; } = 2;
 
-    /// <summary>How often each provider and model of the configured chains is pinged, once per cluster. 0 turns pings off.</summary>
+    /// <summary>How often each provider and model of the configured chains is pinged, once per cluster: 1 s to 1 h, or 0 (off).</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Longest wait for a ping's answer; at most <see cref="PingInterval"/>.</summary>
+    /// <summary>Longest wait for a ping's answer: at most <see cref="PingInterval"/> and 5 min.</summary>
     public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Output budget of a ping ("ping" in, at most this many tokens out): the cost of one ping.</summary>
     [Range(1, 1024)]
     public int PingMaxOutputTokens { get; set; } = 16;
 
-    /// <summary>How often each instance reads the cluster's new pings into its own breakers. 0 turns the sync off.</summary>
+    /// <summary>How often each instance reads the cluster's new pings into its own breakers: 100 ms to 5 min, or 0 (off).</summary>
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How often the alert rules are evaluated, once per cluster. 0 turns alerts off.</summary>
+    /// <summary>How often the alert rules are evaluated, once per cluster: 1 s to 1 h, or 0 (off).</summary>
     public TimeSpan AlertInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>This instance's name in ping, slot and breaker rows. Default: host name and process id.</summary>
@@ -61,7 +63,7 @@ public sealed class ProviderHealthOptions
 /// <summary>The <c>ProviderHealth:States</c> section.</summary>
 public sealed class HealthStateOptions
 {
-    /// <summary>The recent window error rates and latencies are measured over (states and alerts alike).</summary>
+    /// <summary>The recent window error rates and latencies are measured over (states and alerts alike): 10 s to 1 day.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Calls in <see cref="Window"/> below which error rate and latency say nothing.</summary>
@@ -76,7 +78,7 @@ public sealed class HealthStateOptions
     /// <summary>Degraded when the window's p95 latency exceeds this multiple of the baseline p95.</summary>
     public double DegradedLatencyFactor { get; set; } = 3.0;
 
-    /// <summary>The baseline's look-back (the recent window excluded).</summary>
+    /// <summary>The baseline's look-back (the recent window excluded): longer than <see cref="Window"/>, at most 30 days.</summary>
     public TimeSpan BaselineWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Successful calls the baseline needs before latency is compared with it.</summary>
@@ -86,7 +88,7 @@ public sealed class HealthStateOptions
 /// <summary>The <c>ProviderHealth:Alerts</c> section.</summary>
 public sealed class AlertOptions
 {
-    /// <summary><c>provider_offline</c>: offline for longer than this.</summary>
+    /// <summary><c>provider_offline</c>: offline for longer than this (at most 1 day).</summary>
     public TimeSpan OfflineFor { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Calls (or first-step requests, for the fallback rate) in the window below which rates do not alert.</summary>
@@ -104,63 +106,62 @@ public sealed class AlertOptions
     /// <summary><c>breaker_flapping</c>: this many breaker opens on one instance within <see cref="FlappingWindow"/>.</summary>
     public int FlappingOpens { get; set; } = 3;
 
-    /// <summary>The look-back of <see cref="FlappingOpens"/>.</summary>
+    /// <summary>The look-back of <see cref="FlappingOpens"/>: 1 s to 1 day.</summary>
     public TimeSpan FlappingWindow { get; set; } = TimeSpan.FromMinutes(10);
 }
 
-/// <summary>Checks what data annotations cannot: "0 means off" intervals, nested sections, and how knobs relate.</summary>
+/// <summary>Checks what data annotations cannot: "0 means off" intervals, upper bounds, nested sections, and how knobs relate.</summary>
 public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHealthOptions>
 {
     public ValidateOptionsResult Validate(string? name, ProviderHealthOptions o)
     {
-        var errors = new List<string>();
-        void Check(bool ok, string key, string problem)
-        {
-            if (!ok)
-                errors.Add($"ProviderHealth:{key} {problem} (env ProviderHealth__{key.Replace(":", "__", StringComparison.Ordinal)})");
-        }
+        var problems = new OptionProblems();
+        void Check(bool ok, string key, string problem) => problems.Check(ok, $"{ProviderHealthOptions.Section}:{key}", problem);
+        void Duration(string key, TimeSpan value, TimeSpan min, TimeSpan max, bool zeroIsOff = false) =>
+            problems.Duration($"{ProviderHealthOptions.Section}:{key}", value, min, max, zeroIsOff);
 
         var s = o.States;
         var a = o.Alerts;
-        Check(IsOffOrAtLeast(o.PingInterval, TimeSpan.FromSeconds(1)), "PingInterval", $"must be 0 (off) or at least 1 s, was {o.PingInterval}");
-        Check(o.PingTimeout > TimeSpan.Zero && (o.PingInterval == TimeSpan.Zero || o.PingTimeout <= o.PingInterval), "PingTimeout",
-            $"must be positive and not longer than PingInterval, was {o.PingTimeout}");
-        Check(IsOffOrAtLeast(o.SyncInterval, TimeSpan.FromMilliseconds(100)), "SyncInterval", $"must be 0 (off) or at least 100 ms, was {o.SyncInterval}");
-        Check(IsOffOrAtLeast(o.AlertInterval, TimeSpan.FromSeconds(1)), "AlertInterval", $"must be 0 (off) or at least 1 s, was {o.AlertInterval}");
+        Duration("PingInterval", o.PingInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), zeroIsOff: true);
+        Duration("PingTimeout", o.PingTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5));
+        Check(o.PingInterval == TimeSpan.Zero || o.PingTimeout <= o.PingInterval, "PingTimeout",
+            $"must not be longer than PingInterval ({OptionProblems.Text(o.PingInterval)}), was {OptionProblems.Text(o.PingTimeout)}");
+        Duration("SyncInterval", o.SyncInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), zeroIsOff: true);
+        Duration("AlertInterval", o.AlertInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), zeroIsOff: true);
         Check(!string.IsNullOrWhiteSpace(o.InstanceName) && o.InstanceName.Length <= 128, "InstanceName", "must be 1 to 128 characters");
-        Check(s.Window >= TimeSpan.FromSeconds(10), "States:Window", $"must be at least 10 s, was {s.Window}");
-        Check(s.BaselineWindow > s.Window, "States:BaselineWindow", $"must be longer than States:Window, was {s.BaselineWindow}");
+        Duration("States:Window", s.Window, TimeSpan.FromSeconds(10), TimeSpan.FromDays(1));
+        Duration("States:BaselineWindow", s.BaselineWindow, TimeSpan.FromSeconds(10), TimeSpan.FromDays(30));
+        Check(s.BaselineWindow > s.Window, "States:BaselineWindow", $"must be longer than States:Window ({OptionProblems.Text(s.Window)}), was {OptionProblems.Text(s.BaselineWindow)}");
         Check(s.MinCalls >= 1, "States:MinCalls", $"must be at least 1, was {s.MinCalls}");
         Check(s.MinBaselineCalls >= 1, "States:MinBaselineCalls", $"must be at least 1, was {s.MinBaselineCalls}");
         Check(s.DegradedErrorRate is > 0 and <= 1 && s.CriticalErrorRate is > 0 and <= 1 && s.DegradedErrorRate <= s.CriticalErrorRate,
             "States:DegradedErrorRate", $"and States:CriticalErrorRate must be in (0, 1] with degraded <= critical, were {s.DegradedErrorRate} and {s.CriticalErrorRate}");
         Check(s.DegradedLatencyFactor > 1, "States:DegradedLatencyFactor", $"must be above 1, was {s.DegradedLatencyFactor}");
-        Check(a.OfflineFor >= TimeSpan.Zero, "Alerts:OfflineFor", $"must not be negative, was {a.OfflineFor}");
+        Duration("Alerts:OfflineFor", a.OfflineFor, TimeSpan.Zero, TimeSpan.FromDays(1));
         Check(a.MinCalls >= 1, "Alerts:MinCalls", $"must be at least 1, was {a.MinCalls}");
         Check(a.ErrorRate is >= 0 and < 1, "Alerts:ErrorRate", $"must be in [0, 1), was {a.ErrorRate}");
         Check(a.FallbackRate is >= 0 and < 1, "Alerts:FallbackRate", $"must be in [0, 1), was {a.FallbackRate}");
         Check(a.LatencyFactor > 1, "Alerts:LatencyFactor", $"must be above 1, was {a.LatencyFactor}");
         Check(a.FlappingOpens >= 2, "Alerts:FlappingOpens", $"must be at least 2, was {a.FlappingOpens}");
-        Check(a.FlappingWindow > TimeSpan.Zero, "Alerts:FlappingWindow", $"must be positive, was {a.FlappingWindow}");
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        Duration("Alerts:FlappingWindow", a.FlappingWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        return problems.Result();
     }
-
-    private static bool IsOffOrAtLeast(TimeSpan value, TimeSpan minimum) => value == TimeSpan.Zero || value >= minimum;
 }
 
 /// <summary>One entry of the <c>Pacing</c> section, e.g. <c>Pacing__gemini__RequestsPerMinute=15</c>.</summary>
 public sealed class PacingOptions
 {
-    /// <summary>Calls allowed per rolling minute; 0 means no limit.</summary>
+    /// <summary>Calls allowed per rolling minute, up to 1,000,000; 0 means no limit.</summary>
     [Range(0, 1_000_000)]
     public int RequestsPerMinute { get; set; }
 
-    /// <summary>Estimated tokens (prompt characters / 4 plus the output budget) per rolling minute; 0 means no limit.</summary>
+    /// <summary>Estimated tokens (prompt characters / 4 plus the output budget) per rolling minute, up to 100,000,000; 0 means no limit.</summary>
     [Range(0, 100_000_000)]
     public int TokensPerMinute { get; set; }
 
     /// <summary>
-    /// When the budget is spent, wait for it if it frees up within this long; otherwise move to the next step at once.
+    /// When the budget is spent, wait for it if it frees up within this long (at most 1 min, the budget's window);
+    /// otherwise move to the next step at once.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan MaxWait { get; set; } = TimeSpan.Zero;
@@ -173,5 +174,42 @@ public sealed class PacingSection : Dictionary<string, PacingOptions>
 
     public PacingSection() : base(StringComparer.OrdinalIgnoreCase)
     {
+    }
+}
+
+/// <summary>
+/// Checks the <c>Pacing</c> section at start: every entry names a configured provider (a misspelt name would pace
+/// nothing), its limits are in range, and it holds no unknown setting.
+/// </summary>
+public sealed class PacingSectionValidator(IOptions<ProvidersOptions> providers, IConfiguration configuration) : IValidateOptions<PacingSection>
+{
+    public ValidateOptionsResult Validate(string? name, PacingSection section)
+    {
+        var problems = new OptionProblems();
+        ProvidersOptions? configured;
+        try
+        {
+            configured = providers.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            // The Providers section reports its own problems; names cannot be checked against it.
+            configured = null;
+        }
+
+        foreach (var (provider, pacing) in section)
+        {
+            var key = $"{PacingSection.Section}:{provider}";
+            problems.Check(configured is null || configured.ContainsKey(provider), key,
+                $"is not a configured provider; configured: {string.Join(", ", configured?.Keys.AsEnumerable() ?? [])}", $"{OptionProblems.Env(key)}__*");
+            problems.Annotations(pacing, key);
+        }
+
+        foreach (var entry in configuration.GetSection(PacingSection.Section).GetChildren())
+        {
+            problems.UnknownSettings(entry, typeof(PacingOptions));
+        }
+
+        return problems.Result();
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Quartz;
+using Worker.Hosting;
 
 namespace Worker.ProviderHealth;
 
@@ -13,11 +14,11 @@ public static class ProviderHealthServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddProviderHealth(this IServiceCollection services)
     {
-        services.AddOptions<ProviderHealthOptions>().BindConfiguration(ProviderHealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ProviderHealthOptions>().BindConfiguration(ProviderHealthOptions.Section)
+            .ValidateDataAnnotationsByKey(ProviderHealthOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProviderHealthOptions>, ProviderHealthOptionsValidator>());
-        services.AddOptions<PacingSection>().BindConfiguration(PacingSection.Section).ValidateOnStart()
-            .Validate(section => section.Values.All(p => p.RequestsPerMinute >= 0 && p.TokensPerMinute >= 0 && p.MaxWait >= TimeSpan.Zero),
-                "Pacing:<provider>: RequestsPerMinute, TokensPerMinute and MaxWait must not be negative");
+        services.AddOptions<PacingSection>().BindConfiguration(PacingSection.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PacingSection>, PacingSectionValidator>());
         services.AddSingleton<BreakerEventLog>();
         services.AddHostedService<BreakerEventWriter>();
         services.AddSingleton<CircuitBreakers>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Quartz;
+using Worker.Hosting;
 
 namespace Worker.Retention;
 
@@ -10,7 +11,7 @@ public static class RetentionServiceCollectionExtensions
     {
         services.AddOptions<RetentionOptions>()
             .BindConfiguration(RetentionOptions.Section)
-            .ValidateDataAnnotations()
+            .ValidateDataAnnotationsByKey(RetentionOptions.Section)
             .Validate(o => CronExpression.TryParse(o.Schedule, out _),
                 "Retention:Schedule must be a Quartz cron expression, seconds first (e.g. \"0 0 * * * ?\" for hourly).")
             .ValidateOnStart();

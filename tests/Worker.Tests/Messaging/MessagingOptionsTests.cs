@@ -1,0 +1,84 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Worker.Messaging;
+using Worker.Tests.Fakes;
+
+namespace Worker.Tests.Messaging;
+
+/// <summary>Messaging knobs against each other, the database pool and the host's shutdown.</summary>
+public class MessagingOptionsTests
+{
+    private static IReadOnlyList<string> Problems(params (string Key, string? Value)[] changes) =>
+        StartupChecks.Problems(StartupChecks.ValidWith(changes), (services, configuration) => services.AddMessaging(configuration));
+
+    private static ServiceProvider Services(params (string Key, string? Value)[] changes)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(StartupChecks.ValidWith(changes)).Build();
+        return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddMessaging(configuration).BuildServiceProvider();
+    }
+
+    [Fact]
+    public void The_defaults_start() => Assert.Empty(Problems());
+
+    [Theory]
+    [InlineData(null, "5000")]
+    [InlineData("Maximum Pool Size=40", "2000")]
+    [InlineData("Pooling=false", "10000")]
+    public void Up_to_fifty_requests_per_pooled_connection_start(string? pool, string concurrency) =>
+        Assert.Empty(Problems(
+            ("ConnectionStrings:Postgres", $"Host=localhost;Database=llm_worker;Username=worker;Password=worker;{pool}"),
+            ("Messaging:ConcurrencyLimit", concurrency),
+            ("Messaging:PrefetchCount", concurrency)));
+
+    [Fact]
+    public void A_concurrency_limit_far_above_the_database_pool_is_refused_saying_what_to_change()
+    {
+        var problem = Assert.Single(Problems(
+            ("ConnectionStrings:Postgres", "Host=localhost;Database=llm_worker;Username=worker;Password=s3cret;Maximum Pool Size=10"),
+            ("Messaging:ConcurrencyLimit", "501")));
+
+        Assert.Equal(
+            "Messaging:ConcurrencyLimit must be at most 50 per database connection, was 501 for a pool of 10 (Maximum Pool Size in " +
+            "ConnectionStrings:Postgres): lower it to 500 or less, or raise Maximum Pool Size to 11 (env Messaging__ConcurrencyLimit)", problem);
+    }
+
+    [Fact]
+    public void The_default_pool_of_100_caps_the_concurrency_limit_at_5000() =>
+        Assert.StartsWith("Messaging:ConcurrencyLimit must be at most 50 per database connection, was 5001 for a pool of 100",
+            Assert.Single(Problems(("Messaging:ConcurrencyLimit", "5001"))));
+
+    [Theory]
+    [InlineData("Messaging:StopTimeout", "30", "Messaging:StopTimeout must be between 00:00:01 and 01:00:00, was 30.00:00:00: a bare number is read as days, did you mean 00:00:30? (env Messaging__StopTimeout)")]
+    [InlineData("Messaging:ConcurrencyLimit", "0", "Messaging:ConcurrencyLimit must be between 1 and 10000, was 0 (env Messaging__ConcurrencyLimit)")]
+    [InlineData("Messaging:ClaimRenewInterval", "00:00:31", "Messaging:ClaimRenewInterval must be at most half of Messaging:ClaimLease (00:01:00), was 00:00:31 (env Messaging__ClaimRenewInterval)")]
+    [InlineData("Requests:MaxMessages", "0", "Requests:MaxMessages must be between 1 and 100000, was 0 (env Requests__MaxMessages)")]
+    public void A_bad_value_is_refused_naming_the_key(string key, string value, string expected) =>
+        Assert.Equal(expected, Assert.Single(Problems((key, value))));
+
+    [Theory]
+    [InlineData(null, 90)]
+    [InlineData("00:00:05", 35)]
+    [InlineData("00:10:00", 630)]
+    public void The_host_waits_for_the_stop_timeout_plus_the_bus_and_the_other_services(string? stopTimeout, int hostSeconds)
+    {
+        using var services = Services(("Messaging:StopTimeout", stopTimeout));
+        var stop = services.GetRequiredService<IOptions<MessagingOptions>>().Value.StopTimeout;
+
+        Assert.Equal(TimeSpan.FromSeconds(hostSeconds), services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+        var bus = services.GetRequiredService<IOptions<MassTransitHostOptions>>().Value;
+        Assert.Equal(stop, bus.ConsumerStopTimeout);
+        Assert.True(bus.StopTimeout > stop && bus.StopTimeout < TimeSpan.FromSeconds(hostSeconds));
+    }
+
+    [Fact]
+    public void A_bad_stop_timeout_leaves_the_report_to_the_start_up_validation()
+    {
+        using var services = Services(("Messaging:StopTimeout", "30"));
+
+        // Read while the host is built, before the validation that reports every problem at once: it must not throw.
+        Assert.Null(Record.Exception(() => services.GetRequiredService<IOptions<HostOptions>>().Value));
+    }
+}
