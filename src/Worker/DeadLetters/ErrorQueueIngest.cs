@@ -23,6 +23,7 @@ public sealed class ErrorQueueIngest(
     RabbitMqAddress broker,
     NpgsqlDataSource dataSource,
     IOptions<MessagingOptions> messaging,
+    IOptions<DeadLettersOptions> options,
     TimeProvider time,
     ILogger<ErrorQueueIngest> logger) : BackgroundService
 {
@@ -100,10 +101,13 @@ public sealed class ErrorQueueIngest(
         try
         {
             var row = ErrorQueueMessage.ToDeadLetter(delivery.Body.Span, delivery.BasicProperties.ContentType, delivery.BasicProperties.MessageId,
-                delivery.BasicProperties.Headers, time.GetUtcNow(), skipped);
+                delivery.BasicProperties.Headers, time.GetUtcNow(), skipped, options.Value.MaxErrorBodyBytes);
             await InsertAsync(row, stoppingToken);
             await channel.BasicAckAsync(delivery.DeliveryTag, false, stoppingToken);
-            Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
+            if (row.Reason == ErrorQueueReasons.Unreadable)
+                Log.IngestedUnreadable(logger, row.Id, delivery.BasicProperties.MessageId, row.Error);
+            else
+                Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -43,4 +43,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information,
         Message = "Dead-letter retention deleted {Count} resolved item(s) resolved before {Cutoff:O} ({Days} days)")]
     public static partial void RetentionSwept(ILogger logger, long count, DateTimeOffset cutoff, int days);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning,
+        Message = "Parked {DeadLetterId} from the error queue as unreadable (message {MessageId}): {Error}")]
+    public static partial void IngestedUnreadable(ILogger logger, Guid deadLetterId, string? messageId, string? error);
 }
