@@ -47,4 +47,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2012, Level = LogLevel.Warning,
         Message = "Parked {DeadLetterId} from the error queue as unreadable (message {MessageId}): {Error}")]
     public static partial void IngestedUnreadable(ILogger logger, Guid deadLetterId, string? messageId, string? error);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Error,
+        Message = "PostgreSQL refused dead letter {DeadLetterId} ({Reason}) of error queue message {MessageId}; storing it with less of the message")]
+    public static partial void RowRefused(ILogger logger, Exception exception, Guid deadLetterId, string reason, string? messageId);
 }
