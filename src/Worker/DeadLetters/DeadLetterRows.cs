@@ -42,6 +42,9 @@ public static class ErrorQueueReasons
 
     /// <summary>A MassTransit envelope of a message type nothing on the request queue consumes (the <c>_skipped</c> queue).</summary>
     public const string UnrecognizedMessageType = "unrecognized_message_type";
+
+    /// <summary>The ingester could not read or store the message as it is: kept raw (bounded) with why, never requeued.</summary>
+    public const string Unreadable = "unreadable";
 }
 
 /// <summary>

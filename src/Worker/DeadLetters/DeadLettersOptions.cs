@@ -44,6 +44,13 @@ public sealed class DeadLettersOptions
     /// <summary>Read the request queue's <c>_error</c> queue into the dead-letter store.</summary>
     public bool IngestErrorQueue { get; set; } = true;
 
+    /// <summary>
+    /// Largest <c>_error</c> body read and stored whole (default 8 MiB, well above the largest request Requests:* accepts).
+    /// A bigger one is stored as <c>unreadable</c> with its first 64 KiB.
+    /// </summary>
+    [Range(ErrorQueueMessage.UnreadableBodyBytes, 256 * 1024 * 1024)]
+    public int MaxErrorBodyBytes { get; set; } = ErrorQueueMessage.DefaultMaxBodyBytes;
+
     /// <summary>How often the replay runner looks for operations created elsewhere (another instance, or before a restart).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OperationPollInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -17,12 +17,15 @@ namespace Worker.DeadLetters;
 /// <remarks>
 /// A message is acknowledged only after its row is committed, and the insert is idempotent by message id, so nothing
 /// is lost or doubled. When PostgreSQL is away the message is handed back (nack, requeue) after a pause, which also
-/// holds back the next ones: the broker keeps them, nothing is dropped. The queue has no delivery limit.
+/// holds back the next ones: the broker keeps them, nothing is dropped. The queue has no delivery limit, so a message
+/// must never be handed back for what it holds: one that cannot be read, or whose row PostgreSQL refuses, is stored
+/// as <c>unreadable</c> (see <see cref="StoreAsync"/>).
 /// </remarks>
 public sealed class ErrorQueueIngest(
     RabbitMqAddress broker,
     NpgsqlDataSource dataSource,
     IOptions<MessagingOptions> messaging,
+    IOptions<DeadLettersOptions> options,
     TimeProvider time,
     ILogger<ErrorQueueIngest> logger) : BackgroundService
 {
@@ -99,11 +102,12 @@ public sealed class ErrorQueueIngest(
     {
         try
         {
-            var row = ErrorQueueMessage.ToDeadLetter(delivery.Body.Span, delivery.BasicProperties.ContentType, delivery.BasicProperties.MessageId,
-                delivery.BasicProperties.Headers, time.GetUtcNow(), skipped);
-            await InsertAsync(row, stoppingToken);
+            var row = await StoreAsync(delivery, skipped, stoppingToken);
             await channel.BasicAckAsync(delivery.DeliveryTag, false, stoppingToken);
-            Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
+            if (row.Reason == ErrorQueueReasons.Unreadable)
+                Log.IngestedUnreadable(logger, row.Id, delivery.BasicProperties.MessageId, row.Error);
+            else
+                Log.Ingested(logger, row.Id, row.Reason, row.ExceptionType, row.RequestId);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -123,6 +127,59 @@ public sealed class ErrorQueueIngest(
             }
         }
     }
+
+    /// <summary>
+    /// Stores the message, stepping down each time PostgreSQL refuses a row for its values: the row as read, then the
+    /// unreadable row (raw body, headers), then a bare row of the ingester's own values. Throws only when the database
+    /// cannot be used at all, which is the one case where handing the message back helps.
+    /// </summary>
+    private async Task<DeadLetterRow> StoreAsync(BasicDeliverEventArgs delivery, bool skipped, CancellationToken cancellationToken)
+    {
+        var body = delivery.Body;
+        var properties = delivery.BasicProperties;
+        var row = ErrorQueueMessage.ToDeadLetter(body.Span, properties.ContentType, properties.MessageId, properties.Headers, time.GetUtcNow(),
+            skipped, options.Value.MaxErrorBodyBytes);
+        if (row.Reason != ErrorQueueReasons.Unreadable)
+        {
+            try
+            {
+                await InsertAsync(row, cancellationToken);
+                return row;
+            }
+            catch (Exception e) when (IsRowRefused(e))
+            {
+                Log.RowRefused(logger, e, row.Id, row.Reason, properties.MessageId);
+                row = ErrorQueueMessage.Unreadable(body.Span, properties.ContentType, properties.MessageId, properties.Headers, row.FirstParkedAt,
+                    skipped, $"PostgreSQL refused its row ({ErrorQueueMessage.Describe(e)})");
+            }
+        }
+
+        try
+        {
+            await InsertAsync(row, cancellationToken);
+            return row;
+        }
+        catch (Exception e) when (IsRowRefused(e))
+        {
+            Log.RowRefused(logger, e, row.Id, row.Reason, properties.MessageId);
+            row = ErrorQueueMessage.Bare(row, $"PostgreSQL refused its row ({ErrorQueueMessage.Describe(e)})");
+        }
+
+        await InsertAsync(row, cancellationToken);
+        return row;
+    }
+
+    /// <summary>
+    /// PostgreSQL refused this row's values (a data exception, a constraint, a size limit), or they could not be sent:
+    /// a smaller row may pass. Anything else (no connection, authentication, a missing table, a read-only server) is
+    /// the database being unusable, which no other row gets past either.
+    /// </summary>
+    internal static bool IsRowRefused(Exception exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState[..2] is "22" or "23" or "54",
+        NpgsqlException or OperationCanceledException or ObjectDisposedException or TimeoutException => false,
+        _ => true,
+    };
 
     private async Task InsertAsync(DeadLetterRow row, CancellationToken cancellationToken)
     {

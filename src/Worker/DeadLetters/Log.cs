@@ -44,6 +44,14 @@ internal static partial class Log
         Message = "Dead-letter retention deleted {Count} resolved item(s) resolved before {Cutoff:O} ({Days} days)")]
     public static partial void RetentionSwept(ILogger logger, long count, DateTimeOffset cutoff, int days);
 
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning,
+        Message = "Parked {DeadLetterId} from the error queue as unreadable (message {MessageId}): {Error}")]
+    public static partial void IngestedUnreadable(ILogger logger, Guid deadLetterId, string? messageId, string? error);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Error,
+        Message = "PostgreSQL refused dead letter {DeadLetterId} ({Reason}) of error queue message {MessageId}; storing it with less of the message")]
+    public static partial void RowRefused(ILogger logger, Exception exception, Guid deadLetterId, string reason, string? messageId);
+
     [LoggerMessage(EventId = 2020, Level = LogLevel.Information,
         Message = "Replay {OperationId}: every step of chain {Chain} is unavailable (breakers open) until {Until:O}; waiting, then one request goes first as the probe")]
     public static partial void ReplayWaitingForChain(ILogger logger, Guid operationId, string chain, DateTimeOffset until);

@@ -107,6 +107,10 @@ public sealed class RequestLimits
 {
     public const string Section = "Requests";
 
+    /// <summary>Longest <c>conversationId</c>, echoed back on every result; the audit column keeps the first 256.</summary>
+    [Range(1, 4_096)]
+    public int MaxConversationIdChars { get; set; } = 256;
+
     /// <summary>Most messages in one request.</summary>
     [Range(1, 100_000)]
     public int MaxMessages { get; set; } = 500;

@@ -19,6 +19,11 @@ public static class RequestValidator
             return "requestId is missing or empty";
         }
 
+        if (request.ConversationId is { Length: var idChars } && idChars > limits.MaxConversationIdChars)
+        {
+            return $"conversationId has {idChars} characters; the limit is {limits.MaxConversationIdChars}";
+        }
+
         // Deserialized messages can carry nulls the contract does not allow; check rather than trust.
         if (request.Messages is null || request.Messages.Count == 0)
         {

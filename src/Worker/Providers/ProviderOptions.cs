@@ -15,6 +15,8 @@ public enum ProviderKind
 /// <summary>One entry of the <c>Providers</c> section, e.g. <c>Providers__gemini__BaseUrl</c>.</summary>
 public sealed class ProviderOptions
 {
+    public const long DefaultMaxResponseBytes = 4 * 1024 * 1024;
+
     /// <summary>The wire protocol: Gemini or OpenAI.</summary>
     [Required]
     public ProviderKind? Kind { get; set; }
@@ -28,6 +30,12 @@ public sealed class ProviderOptions
 
     /// <summary>Upper bound for one call, connection to last byte. The chain may shorten it to meet a deadline.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Largest response body read from the provider, in bytes (bodies are never compressed: the worker does not ask).
+    /// A bigger one fails the call (bad_output for a 2xx) without being buffered.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
 
     /// <summary>The API key. Prefer leaving this empty and setting <see cref="ApiKeyVariable"/>'s variable instead.</summary>
     public string? ApiKey { get; set; }

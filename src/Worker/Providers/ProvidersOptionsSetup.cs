@@ -13,9 +13,12 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
     /// <summary>A provider's call bound above this is almost surely a unit mistake ("30" reads as 30 days).</summary>
     internal static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(30);
 
+    /// <summary>MaxResponseBytes bounds: an answer fits in far less than the top, and the bottom still holds an error page.</summary>
+    internal const long ResponseBytesFloor = 1024, ResponseBytesCeiling = 256 * 1024 * 1024;
+
     private static readonly string[] KnownSettings =
         [nameof(ProviderOptions.Kind), nameof(ProviderOptions.BaseUrl), nameof(ProviderOptions.Timeout),
-         nameof(ProviderOptions.ApiKey), nameof(ProviderOptions.ApiKeyVariable)];
+         nameof(ProviderOptions.ApiKey), nameof(ProviderOptions.ApiKeyVariable), nameof(ProviderOptions.MaxResponseBytes)];
 
     public void Configure(ProvidersOptions options)
     {
@@ -87,6 +90,18 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
             else
             {
                 options.Timeout = timeout;
+            }
+        }
+
+        if (NullIfBlank(entry[nameof(ProviderOptions.MaxResponseBytes)]) is { } maxText)
+        {
+            if (long.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out var max) && max is >= ResponseBytesFloor and <= ResponseBytesCeiling)
+            {
+                options.MaxResponseBytes = max;
+            }
+            else
+            {
+                problems.Add($"{Key("MaxResponseBytes")} must be a whole number of bytes from {ResponseBytesFloor} to {ResponseBytesCeiling}, got '{maxText}' (env {Env("MaxResponseBytes")})");
             }
         }
 

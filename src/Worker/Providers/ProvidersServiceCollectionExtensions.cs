@@ -62,10 +62,10 @@ public static class ProvidersServiceCollectionExtensions
 
 /// <summary>
 /// The HttpClients of providers (named "Providers:{name}"), whatever names the configuration holds: no timeout
-/// of their own (the chain and each provider's Timeout own that), no retry handlers, and a pool sized for the
-/// worker's peak concurrency.
+/// of their own (the chain and each provider's Timeout own that), no retry handlers, a pool sized for the
+/// worker's peak concurrency, and response bodies bounded by the provider's MaxResponseBytes.
 /// </summary>
-internal sealed class ProviderHttpClientSetup : IConfigureNamedOptions<HttpClientFactoryOptions>
+internal sealed class ProviderHttpClientSetup(IOptions<ProvidersOptions> providers) : IConfigureNamedOptions<HttpClientFactoryOptions>
 {
     // The worker runs up to 2,000 calls at once, possibly all to one provider over HTTP/1.1 (one connection per
     // in-flight call). A request waiting for a free connection would burn its attempt timeout in the queue.
@@ -83,7 +83,13 @@ internal sealed class ProviderHttpClientSetup : IConfigureNamedOptions<HttpClien
         }
 
         options.HttpClientActions.Add(client => client.Timeout = Timeout.InfiniteTimeSpan);
-        options.HttpMessageHandlerBuilderActions.Add(builder => builder.PrimaryHandler = CreateHandler());
+        var provider = name[ProvidersServiceCollectionExtensions.HttpClientPrefix.Length..];
+        options.HttpMessageHandlerBuilderActions.Add(builder =>
+        {
+            builder.PrimaryHandler = CreateHandler();
+            var maxBytes = providers.Value.TryGetValue(provider, out var configured) ? configured.MaxResponseBytes : ProviderOptions.DefaultMaxResponseBytes;
+            builder.AdditionalHandlers.Add(new ResponseBodyLimit(provider, maxBytes));
+        });
         // Clients are created once and kept, so handler rotation would only leak handlers; see PooledConnectionLifetime.
         options.HandlerLifetime = Timeout.InfiniteTimeSpan;
         // The x-goog-api-key and Authorization headers must never reach a log, even at Trace.
@@ -97,7 +103,9 @@ internal sealed class ProviderHttpClientSetup : IConfigureNamedOptions<HttpClien
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         MaxConnectionsPerServer = MaxConnectionsPerServer,
         EnableMultipleHttp2Connections = true,
-        AutomaticDecompression = DecompressionMethods.All,
+        // No Accept-Encoding is sent, so nothing needs inflating: a small compressed body cannot expand past
+        // MaxResponseBytes inside the handler (ResponseBodyLimit refuses a compressed body sent anyway).
+        AutomaticDecompression = DecompressionMethods.None,
         // A redirected POST becomes a GET; a 3xx is reported (as a BaseUrl problem) instead of followed.
         AllowAutoRedirect = false,
     };

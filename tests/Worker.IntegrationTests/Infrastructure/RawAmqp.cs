@@ -31,6 +31,15 @@ public sealed class RawAmqp : IAsyncDisposable
         await _channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
 
+    /// <summary>Publishes <paramref name="body"/> byte for byte with exactly <paramref name="properties"/>.</summary>
+    public async Task PublishBytesAsync(string exchange, string routingKey, byte[] body, BasicProperties properties) =>
+        await _channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, body);
+
+    /// <summary>Messages ready in <paramref name="queue"/> (not those delivered and awaiting an acknowledgement).</summary>
+    public async Task<uint> ReadyCountAsync(string queue) => await _channel.MessageCountAsync(queue);
+
+    public async Task DeleteAsync(string queue) => await _channel.QueueDeleteAsync(queue);
+
     /// <summary>Declares a queue of our own bound to <paramref name="exchanges"/> and returns every body it receives.</summary>
     public async Task<System.Threading.Channels.ChannelReader<(string Body, IReadOnlyBasicProperties Properties)>> SubscribeAsync(params string[] exchanges)
     {

@@ -138,11 +138,144 @@ public class ErrorQueueMessageTests
     }
 
     [Fact]
-    public void Nul_characters_and_invalid_utf8_never_make_the_row_unwritable()
+    public void Nul_characters_never_make_the_row_unwritable()
     {
-        var row = ErrorQueueMessage.ToDeadLetter([0x61, 0x00, 0xFF, 0x62], null, null, null, Now);
+        var row = ErrorQueueMessage.ToDeadLetter([0x61, 0x00, 0x62], null, null, null, Now);
 
-        Assert.DoesNotContain('\0', row.Body!);
+        Assert.Equal("a\uFFFDb", row.Body);
         Assert.Equal((ErrorQueueReasons.ConsumerFault, "moved to the error queue without a fault message"), (row.Reason, row.Error));
+    }
+
+    [Theory]
+    [InlineData("this is { not json")]
+    [InlineData("{\"requestId\": \"not-a-guid\"")]
+    public void A_body_that_is_not_json_is_kept_whole_with_the_reason_masstransit_gave(string body)
+    {
+        var row = Read(body, FaultHeaders("System.Text.Json.JsonReaderException"));
+
+        Assert.Equal((ErrorQueueReasons.Undeserializable, body), (row.Reason, row.Body));
+    }
+
+    [Fact]
+    public void Json_nested_deeper_than_the_reader_allows_is_kept_whole()
+    {
+        var body = new string('[', 10_000) + new string(']', 10_000);
+
+        var row = Read(body, FaultHeaders("MassTransit.SerializationException"));
+
+        Assert.Equal((ErrorQueueReasons.Undeserializable, body), (row.Reason, row.Body));
+        Assert.Null(row.Message);
+    }
+
+    [Fact]
+    public void A_null_inside_messages_is_unreadable_and_kept_raw_with_its_headers()
+    {
+        var body = $$"""{"requestId":"{{RequestId}}","messages":[{"role":"user","content":"Hi"},null]}""";
+
+        var row = Read(body, FaultHeaders("System.InvalidOperationException"), messageId: "m-null");
+
+        AssertUnreadable(row, "messages[1] is null");
+        Assert.Equal(body, row.Body);
+        Assert.Contains($"all {Encoding.UTF8.GetByteCount(body)} bytes", row.Error);
+        Assert.Null(row.Message);
+        Assert.Null(row.RequestId);
+        Assert.Equal("System.InvalidOperationException", row.ExceptionType);
+        Assert.Equal("Something broke", JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers!)!["MT-Fault-Message"]);
+        Assert.Equal(Read(Plain, FaultHeaders("E"), messageId: "m-null").Id, row.Id);
+    }
+
+    [Fact]
+    public void Header_keys_that_collide_once_cleaned_are_unreadable_and_every_value_is_kept()
+    {
+        var headers = FaultHeaders("System.InvalidOperationException");
+        headers["X-Tenant\0"] = "a"u8.ToArray();
+        headers["X-Tenant\uFFFD"] = "b"u8.ToArray();
+
+        var row = Read(Plain, headers);
+
+        AssertUnreadable(row, "X-Tenant\uFFFD");
+        Assert.Equal(Plain, row.Body);
+        var kept = JsonSerializer.Deserialize<Dictionary<string, string>>(row.Headers!)!;
+        Assert.Equal(["a", "b"], new[] { kept["X-Tenant\uFFFD"], kept["X-Tenant\uFFFD (2)"] }.Order());
+        Assert.DoesNotContain(kept.Keys, k => k.Contains('\0'));
+    }
+
+    [Fact]
+    public void A_body_that_is_not_utf8_is_unreadable_and_kept_exactly_as_base64()
+    {
+        byte[] body = [0x7B, 0x00, 0xFF, 0xFE, 0x7D];
+
+        var row = ErrorQueueMessage.ToDeadLetter(body, "application/octet-stream", "m-bin", FaultHeaders("MassTransit.SerializationException"), Now);
+
+        AssertUnreadable(row, "not UTF-8");
+        Assert.Contains("all 5 bytes of the body, as base64", row.Error);
+        Assert.Equal(body, Convert.FromBase64String(row.Body!));
+        Assert.Equal("application/octet-stream", row.ContentType);
+    }
+
+    [Fact]
+    public void A_body_over_the_limit_is_unreadable_and_its_first_64_KiB_are_kept_with_the_size()
+    {
+        var body = Encoding.UTF8.GetBytes(Plain + new string(' ', 100_000));
+
+        var row = ErrorQueueMessage.ToDeadLetter(body, "application/json", "m-big", FaultHeaders("E"), Now, maxBodyBytes: 100_000);
+
+        AssertUnreadable(row, $"the body of {body.Length} bytes is over DeadLetters:MaxErrorBodyBytes (100000)");
+        Assert.Contains($"the first 65536 of {body.Length} bytes of the body, as UTF-8 text", row.Error);
+        Assert.Equal(Encoding.UTF8.GetString(body, 0, ErrorQueueMessage.UnreadableBodyBytes), row.Body);
+        Assert.Null(row.Message);
+    }
+
+    [Fact]
+    public void A_cut_inside_a_character_leaves_the_partial_character_out()
+    {
+        // 'é' is two bytes: 65,535 of them end mid-character at the 64 KiB bound.
+        var body = Encoding.UTF8.GetBytes("x" + new string('é', 50_000));
+
+        var row = ErrorQueueMessage.ToDeadLetter(body, null, "m-cut", null, Now, maxBodyBytes: ErrorQueueMessage.UnreadableBodyBytes);
+
+        Assert.Equal(ErrorQueueReasons.Unreadable, row.Reason);
+        Assert.Equal("x" + new string('é', 32_767), row.Body);
+        Assert.Contains($"the first 65535 of {body.Length} bytes", row.Error);
+    }
+
+    [Fact]
+    public void Headers_that_cannot_be_turned_into_text_are_left_out_of_an_unreadable_row()
+    {
+        var headers = FaultHeaders("E");
+        headers["X-Odd"] = new Unprintable();
+
+        var row = Read(Plain, headers);
+
+        AssertUnreadable(row, "ToString refused");
+        Assert.Null(row.Headers);
+        Assert.Equal(Plain, row.Body);
+    }
+
+    [Fact]
+    public void A_bare_row_keeps_only_the_id_and_the_ingesters_own_values()
+    {
+        var unreadable = Read("x", FaultHeaders("E"), messageId: "m-bare");
+
+        var bare = ErrorQueueMessage.Bare(unreadable, "PostgreSQL refused its row (PostgresException: 54000)");
+
+        Assert.Equal((unreadable.Id, ErrorQueueReasons.Unreadable, DeadLetterStatus.Parked), (bare.Id, bare.Reason, bare.Status));
+        Assert.Equal((null, null, null, null, null), (bare.Body, bare.Headers, bare.ContentType, bare.ExceptionType, bare.FaultedAt));
+        Assert.StartsWith("Unreadable: PostgreSQL refused its row", bare.Error);
+        Assert.Equal(Now, bare.FirstParkedAt);
+    }
+
+    private static void AssertUnreadable(DeadLetterRow row, string why)
+    {
+        Assert.Equal((DeadLetterSource.ErrorQueue, DeadLetterStatus.Parked, ErrorQueueReasons.Unreadable), (row.Source, row.Status, row.Reason));
+        Assert.StartsWith("Unreadable: ", row.Error);
+        Assert.Contains(why, row.Error);
+        Assert.Equal(DeadLetterGroups.Key(ErrorQueueReasons.Unreadable, null, null, null, row.ExceptionType), row.GroupKey);
+        Assert.Equal(Now, row.FirstParkedAt);
+    }
+
+    private sealed class Unprintable
+    {
+        public override string ToString() => throw new InvalidOperationException("ToString refused");
     }
 }

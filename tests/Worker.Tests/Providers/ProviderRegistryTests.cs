@@ -199,6 +199,44 @@ public class ProviderRegistryTests
         using var handler = ProviderHttpClientSetup.CreateHandler();
         Assert.True(handler.MaxConnectionsPerServer >= 2_000);
         Assert.False(handler.AllowAutoRedirect);
+        // Nothing is inflated, so no small body can expand past MaxResponseBytes.
+        Assert.Equal(System.Net.DecompressionMethods.None, handler.AutomaticDecompression);
+    }
+
+    [Fact]
+    public async Task Registry_providers_bound_response_bodies_by_their_configured_limit()
+    {
+        var stub = new StubHandler(() => Json(200, """{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}]}""" + new string(' ', 2_000)));
+        using var services = Services(With(("Providers:gemini:MaxResponseBytes", "2048")),
+            s => s.AddHttpClient("Providers:gemini").ConfigurePrimaryHttpMessageHandler(() => stub));
+
+        var result = await services.GetRequiredService<ProviderRegistry>().Get("gemini")
+            .CompleteAsync(new ProviderRequest("gemini-2.5-flash", [new ChatMessage("user", "hi")], null, null), CancellationToken.None);
+
+        var failure = Assert.IsType<ProviderFailure>(result);
+        Assert.Equal(ErrorClass.BadOutput, failure.Class);
+        Assert.Contains("Providers:gemini:MaxResponseBytes (2048 bytes", failure.Detail);
+    }
+
+    [Fact]
+    public void Max_response_bytes_defaults_to_4_MiB()
+    {
+        using var services = Services(Valid);
+
+        Assert.Equal(4 * 1024 * 1024, services.GetRequiredService<IOptions<ProvidersOptions>>().Value["groq"].MaxResponseBytes);
+    }
+
+    [Theory]
+    [InlineData("4MB")]
+    [InlineData("1023")]
+    [InlineData("-1")]
+    [InlineData("268435457")]
+    public void Bad_max_response_bytes_names_the_key(string value)
+    {
+        var failure = Assert.Single(StartupFailures(With(("Providers:gemini:MaxResponseBytes", value))));
+
+        Assert.Equal($"Providers:gemini:MaxResponseBytes must be a whole number of bytes from 1024 to 268435456, got '{value}' (env Providers__gemini__MaxResponseBytes)",
+            failure);
     }
 
     [Fact]

@@ -87,6 +87,10 @@ internal sealed class GeminiProvider : ICompletionProvider
             // Our Timeout elapsed; whatever the handler threw on the way out (usually a TaskCanceledException).
             return new ProviderFailure(ErrorClass.Timeout, $"no response within {_timeout.TotalMilliseconds:0} ms");
         }
+        catch (Exception ex) when (ResponseRefusedException.In(ex) is { } refused)
+        {
+            return refused.ToFailure();
+        }
         catch (OperationCanceledException ex)
         {
             // Cancelled by neither us nor the caller: a handler's own timeout.

@@ -87,6 +87,10 @@ internal sealed class OpenAIProvider : ICompletionProvider
             // Not raised with NoThrow today; kept so a change of SDK behaviour still classifies correctly.
             return ReadError(response);
         }
+        catch (Exception ex) when (ResponseRefusedException.In(ex) is { } refused)
+        {
+            return refused.ToFailure();
+        }
         catch (OperationCanceledException)
         {
             // Not the caller's token, so the SDK's NetworkTimeout: it throws TaskCanceledException

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using Worker.Chain;
+using Worker.Contracts;
+using Worker.Messaging;
+using Worker.Providers;
+
+namespace Worker.Tests.Messaging;
+
+public class RequestValidatorTests
+{
+    private static readonly ChainCatalog Chains = new(
+        Options.Create(new ChainsOptions { [ChainsOptions.DefaultChain] = [new ChainStepOptions { Provider = "gemini", Model = "gemini-2.5-flash" }] }),
+        Options.Create(new ProvidersOptions()));
+
+    private static CompletionRequested Request(string? conversationId) =>
+        new(Guid.NewGuid(), conversationId, [new ChatMessage(ChatRoles.User, "Hello")]);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void A_conversation_id_up_to_the_limit_is_accepted(int? length) =>
+        Assert.Null(RequestValidator.Validate(Request(length is { } n ? new string('c', n) : null), Chains, new RequestLimits()));
+
+    [Fact]
+    public void A_conversation_id_over_the_limit_is_refused_naming_the_field_and_the_limit()
+    {
+        var problem = RequestValidator.Validate(Request(new string('c', 257)), Chains, new RequestLimits());
+
+        Assert.Equal("conversationId has 257 characters; the limit is 256", problem);
+    }
+
+    [Fact]
+    public void The_conversation_id_limit_comes_from_the_options()
+    {
+        var limits = new RequestLimits { MaxConversationIdChars = 8 };
+
+        Assert.Null(RequestValidator.Validate(Request("lead-042"), Chains, limits));
+        Assert.Equal("conversationId has 9 characters; the limit is 8", RequestValidator.Validate(Request("lead-0042"), Chains, limits));
+    }
+}
