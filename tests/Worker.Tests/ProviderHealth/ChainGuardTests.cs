@@ -11,7 +11,7 @@ namespace Worker.Tests.ProviderHealth;
 /// <summary>Breakers and pacing as the chain sees them: a step that may not be called is skipped with no call and no wait.</summary>
 public class ChainGuardTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly DrivenTimeProvider _time = new();
 
     private static readonly ChainStep[] Steps =
     [
