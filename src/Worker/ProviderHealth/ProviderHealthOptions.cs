@@ -24,6 +24,12 @@ public sealed class ProviderHealthOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a rejected call (401/403) holds the breaker open before one live request may try again (half-open).
+    /// A successful ping closes it sooner. Bounded: a gateway that rejects a single prompt must not shut a provider out.
+    /// </summary>
+    public TimeSpan AuthBreakDuration { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Consecutive failed pings that hold a breaker open until a ping succeeds.</summary>
     [Range(1, 100)]
     public int PingFailuresToIsolate { get; set; } = 2;
@@ -122,6 +128,8 @@ public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHe
 
         var s = o.States;
         var a = o.Alerts;
+        Check(o.AuthBreakDuration >= TimeSpan.FromSeconds(1) && o.AuthBreakDuration <= TimeSpan.FromDays(1), "AuthBreakDuration",
+            $"must be between 1 s and 1 day (e.g. 00:05:00), was {o.AuthBreakDuration}");
         Check(IsOffOrAtLeast(o.PingInterval, TimeSpan.FromSeconds(1)), "PingInterval", $"must be 0 (off) or at least 1 s, was {o.PingInterval}");
         Check(o.PingTimeout > TimeSpan.Zero && (o.PingInterval == TimeSpan.Zero || o.PingTimeout <= o.PingInterval), "PingTimeout",
             $"must be positive and not longer than PingInterval, was {o.PingTimeout}");

@@ -104,6 +104,24 @@ public class ChainGuardTests
     }
 
     [Fact]
+    public async Task With_pings_off_the_first_request_after_an_auth_break_tries_the_primary_again()
+    {
+        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401), Ok("back"));
+        var breakers = Guards.Breakers(_time, new ProviderHealthOptions { MinimumThroughput = 1000, PingInterval = TimeSpan.Zero });
+        var runner = Runner(breakers, Guards.Budgets(_time), gemini, new ScriptedProvider("openai", Ok()));
+        await Run(runner);
+        Assert.True((await Run(runner)).FallbackUsed);
+
+        _time.Advance(new ProviderHealthOptions().AuthBreakDuration);
+        var outcome = await Run(runner);
+
+        Assert.False(outcome.FallbackUsed);
+        Assert.Equal("back", outcome.Answer!.Text);
+        Assert.Equal(2, gemini.Calls);
+        Assert.Equal(CircuitState.Closed, breakers.StateOf("gemini", "gemini-model"));
+    }
+
+    [Fact]
     public async Task Requests_beyond_the_per_minute_budget_go_to_the_fallback_without_calling_the_primary()
     {
         var gemini = new ScriptedProvider("gemini", Ok());

@@ -41,4 +41,14 @@ public class ProviderHealthOptionsTests
         Assert.Contains(problems, p => p.Contains("(env ProviderHealth__States__DegradedErrorRate)", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("ProviderHealth:Alerts:FlappingOpens must be at least 2", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("30.00:00:00")]
+    public void An_auth_break_outside_one_second_to_one_day_is_refused(string duration)
+    {
+        var problem = Assert.Single(Problems(new ProviderHealthOptions { AuthBreakDuration = TimeSpan.Parse(duration, System.Globalization.CultureInfo.InvariantCulture) }));
+        Assert.StartsWith("ProviderHealth:AuthBreakDuration must be between 1 s and 1 day", problem);
+        Assert.EndsWith("(env ProviderHealth__AuthBreakDuration)", problem);
+    }
 }
