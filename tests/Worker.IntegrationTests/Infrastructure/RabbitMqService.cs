@@ -3,10 +3,13 @@ using RabbitMQ.Client;
 
 namespace Worker.IntegrationTests.Infrastructure;
 
-/// <summary>Restarts the local RabbitMQ service (the tests run as root, as ops/test.sh does on CI).</summary>
+/// <summary>
+/// Restarts RabbitMQ: the local service (the tests run as root, as ops/test.sh does on CI), or the container when
+/// <see cref="TestServices"/> chose containers.
+/// </summary>
 public static class RabbitMqService
 {
-    /// <summary><c>service rabbitmq-server restart</c>, then waits until the test virtual host takes connections again.</summary>
+    /// <summary><c>service rabbitmq-server restart</c> (or the container's), then waits until the test virtual host takes connections again.</summary>
     public static async Task RestartAsync()
     {
         await RunAsync("restart");
@@ -44,6 +47,15 @@ public static class RabbitMqService
 
     private static async Task RunAsync(string verb)
     {
+        if (TestServices.RabbitMqContainer is { } container)
+        {
+            // Its host port is bound statically, so the connection string stays valid across the restart.
+            if (verb == "restart")
+                await container.StopAsync();
+            await container.StartAsync();
+            return;
+        }
+
         using var process = Process.Start(new ProcessStartInfo("service", $"rabbitmq-server {verb}")
         {
             RedirectStandardOutput = true,
