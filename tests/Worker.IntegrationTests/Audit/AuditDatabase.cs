@@ -95,21 +95,20 @@ public static class PostgresService
             await container.StartAsync();
         else
             await RunAsync("start");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(TestEnvironment.Postgres) { Pooling = false }.ConnectionString);
-        while (true)
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
                 await using var command = dataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(timeout.Token);
-                return;
+                await command.ExecuteScalarAsync();
+                return true;
             }
             catch (NpgsqlException)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), timeout.Token);
+                return false;
             }
-        }
+        }, TimeSpan.FromSeconds(60), "PostgreSQL to answer a query after its start");
     }
 
     private static async Task RunAsync(string verb)

@@ -101,17 +101,11 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     }
 
     /// <summary>Polls the operation until it is completed and none of its replayed requests is still in flight.</summary>
-    public async Task<JsonNode> WaitForOperationAsync(Guid operationId)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
-        {
-            var operation = await Ops.HttpJson.GetJsonAsync(Client, $"/dead-letters/operations/{operationId}");
-            if ((string?)operation["status"] == "completed" && (int?)operation["outcomes"]?["pending"] is null or 0)
-                return operation;
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
-    }
+    public Task<JsonNode> WaitForOperationAsync(Guid operationId) =>
+        Eventually.ValueAsync(
+            () => Ops.HttpJson.GetJsonAsync(Client, $"/dead-letters/operations/{operationId}"),
+            operation => (string?)operation["status"] == "completed" && (int?)operation["outcomes"]?["pending"] is null or 0,
+            TestEnvironment.ResultTimeout, $"replay operation {operationId} to complete with no replayed request pending");
 
     public async Task DisposeAsync()
     {

@@ -25,12 +25,8 @@ public static class RabbitMqService
         await WaitUntilUpAsync();
     }
 
-    private static async Task WaitUntilUpAsync()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        while (!await AcceptsConnectionsAsync())
-            await Task.Delay(TimeSpan.FromMilliseconds(500), timeout.Token);
-    }
+    private static Task WaitUntilUpAsync() =>
+        Eventually.TrueAsync(AcceptsConnectionsAsync, TimeSpan.FromSeconds(90), "RabbitMQ to take connections on the test virtual host");
 
     private static async Task<bool> AcceptsConnectionsAsync()
     {

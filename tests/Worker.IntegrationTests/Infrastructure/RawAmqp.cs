@@ -54,19 +54,9 @@ public sealed class RawAmqp : IAsyncDisposable
     }
 
     /// <summary>Takes one message from <paramref name="queue"/>, waiting up to the result timeout for it.</summary>
-    public async Task<BasicGetResult> GetAsync(string queue)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
-        {
-            if (await _channel.BasicGetAsync(queue, autoAck: true, timeout.Token) is { } message)
-            {
-                return message;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
-    }
+    public async Task<BasicGetResult> GetAsync(string queue) =>
+        (await Eventually.ValueAsync(() => _channel.BasicGetAsync(queue, autoAck: true), message => message is not null,
+            TestEnvironment.ResultTimeout, $"a message on queue {queue}"))!;
 
     /// <summary>Empties a durable queue, declaring it first (as MassTransit does: durable, no arguments) if it does not exist yet.</summary>
     public async Task PurgeAsync(string queue)
