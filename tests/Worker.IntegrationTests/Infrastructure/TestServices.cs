@@ -34,11 +34,11 @@ public static class TestServices
     private static async Task<Chosen> ChooseAsync()
     {
         var requested = Environment.GetEnvironmentVariable("TEST_SERVICES")?.Trim().ToLowerInvariant();
-        var useContainers = requested switch
+        var (useContainers, why) = requested switch
         {
-            "local" => false,
-            "containers" => true,
-            null or "" or "auto" => await DockerAnswersAsync(),
+            "local" => (false, "TEST_SERVICES=local"),
+            "containers" => (true, "TEST_SERVICES=containers"),
+            null or "" or "auto" => await DockerAnswersAsync() ? (true, "a Docker engine answers") : (false, "no Docker engine answers"),
             _ => throw new InvalidOperationException($"TEST_SERVICES must be auto, local or containers, was '{requested}'"),
         };
 
@@ -47,11 +47,11 @@ public static class TestServices
             var local = new Chosen(
                 Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@localhost:5672/worker-tests",
                 Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=localhost;Database=llm_worker_test;Username=worker;Password=worker");
-            Log($"local services (no Docker engine answered, or TEST_SERVICES=local): RabbitMQ {Redacted(local.RabbitMq)}, PostgreSQL {Redacted(local.Postgres)}");
+            Log($"local services ({why}): RabbitMQ {Redacted(local.RabbitMq)}, PostgreSQL {Redacted(local.Postgres)}");
             return local;
         }
 
-        Log("a Docker engine answers: starting RabbitMQ and PostgreSQL 15 containers");
+        Log($"containers ({why}): starting RabbitMQ and PostgreSQL 15");
         return await StartContainersAsync();
     }
 
