@@ -14,6 +14,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Breaker {Provider}/{Model} held open: {Why}")]
     public static partial void BreakerIsolated(ILogger logger, string provider, string model, string why);
 
+    [LoggerMessage(EventId = 1517, Level = LogLevel.Warning,
+        Message = "Breaker {Provider}/{Model} held open for {Seconds} s: {Why}; then one request may try it unless a ping closes it first")]
+    public static partial void BreakerAuthBreak(ILogger logger, string provider, string model, double seconds, string why);
+
     [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model} closed by a successful ping")]
     public static partial void BreakerClosedByPing(ILogger logger, string provider, string model);
 

@@ -26,6 +26,12 @@ public sealed class ProviderHealthOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a rejected call (401/403) holds the breaker open before one live request may try again (half-open).
+    /// A successful ping closes it sooner. Bounded: a gateway that rejects a single prompt must not shut a provider out.
+    /// </summary>
+    public TimeSpan AuthBreakDuration { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Consecutive failed pings that hold a breaker open until a ping succeeds.</summary>
     [Range(1, 100)]
     public int PingFailuresToIsolate { get; set; } = 2;
@@ -122,6 +128,7 @@ public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHe
 
         var s = o.States;
         var a = o.Alerts;
+        Duration("AuthBreakDuration", o.AuthBreakDuration, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         Duration("PingInterval", o.PingInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), zeroIsOff: true);
         Duration("PingTimeout", o.PingTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5));
         Check(o.PingInterval == TimeSpan.Zero || o.PingTimeout <= o.PingInterval, "PingTimeout",

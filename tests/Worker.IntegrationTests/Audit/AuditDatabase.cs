@@ -80,30 +80,35 @@ public static class AuditDatabase
     }
 }
 
-/// <summary>Stops and starts the local PostgreSQL service (the tests run as root, as ops/test.sh does on CI).</summary>
+/// <summary>
+/// Stops and starts PostgreSQL: the local service (the tests run as root, as ops/test.sh does on CI), or the container
+/// when <see cref="TestServices"/> chose containers (its host port is bound statically, so it keeps its address).
+/// </summary>
 public static class PostgresService
 {
-    public static Task StopAsync() => RunAsync("stop");
+    public static Task StopAsync() => TestServices.PostgresContainer is { } container ? container.StopAsync() : RunAsync("stop");
 
     /// <summary>Starts the service and waits until it answers a query.</summary>
     public static async Task StartAsync()
     {
-        await RunAsync("start");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        if (TestServices.PostgresContainer is { } container)
+            await container.StartAsync();
+        else
+            await RunAsync("start");
         await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(TestEnvironment.Postgres) { Pooling = false }.ConnectionString);
-        while (true)
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
                 await using var command = dataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(timeout.Token);
-                return;
+                await command.ExecuteScalarAsync();
+                return true;
             }
             catch (NpgsqlException)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), timeout.Token);
+                return false;
             }
-        }
+        }, TimeSpan.FromSeconds(60), "PostgreSQL to answer a query after its start");
     }
 
     private static Task RunAsync(string verb) => ServiceControl.RunAsync("postgresql", verb, TimeSpan.FromMinutes(1));

@@ -47,6 +47,8 @@ public sealed class PostgresOutageTests(PipelineFixture fixture) : IAsyncLifetim
                     await _f.Producer.PublishAsync(request);
                 }
 
+                // The outage's length is the fault injected, not a wait for an event: long enough for the in-flight calls
+                // (1.5 s each) to end, and their outcome writes to fail, while the database is down.
                 await Task.Delay(TimeSpan.FromSeconds(4));
             }
             finally
@@ -60,9 +62,12 @@ public sealed class PostgresOutageTests(PipelineFixture fixture) : IAsyncLifetim
             }
         });
 
-        // The restart broke this test's idle connections too. A duplicate result would come right behind the first one.
+        // The restart broke this test's idle connections too. A duplicate result is published before the delivery that
+        // sends it is acknowledged: once every delivery is consumed and every published result received, none can follow.
         _db.Clear();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        var all = inFlight.Concat(duringOutage).Select(r => r.RequestId).ToList();
+        await Eventually.TrueAsync(() => Task.FromResult(_f.Traffic.Settled(all, _f.Producer)), TestEnvironment.ResultTimeout,
+            "every request's delivery to be consumed and every result published for them to be received");
         foreach (var request in inFlight.Concat(duringOutage))
         {
             Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
@@ -79,13 +84,10 @@ public sealed class PostgresOutageTests(PipelineFixture fixture) : IAsyncLifetim
 
     private async Task WaitForInProgressAsync(IEnumerable<CompletionRequested> requests)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         foreach (var request in requests)
         {
-            while ((await AuditDatabase.FindAsync(_db, request.RequestId))?.Status != RequestStatus.InProgress)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
-            }
+            await Eventually.TrueAsync(async () => (await AuditDatabase.FindAsync(_db, request.RequestId))?.Status == RequestStatus.InProgress,
+                TimeSpan.FromSeconds(30), $"request {request.RequestId} to be in progress");
         }
     }
 

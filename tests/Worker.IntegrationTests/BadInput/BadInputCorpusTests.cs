@@ -124,19 +124,14 @@ public sealed partial class BadInputCorpusTests(PipelineFixture fixture) : IAsyn
 
     private async Task<(string Source, string Status, string Reason)> WaitForDeadLetterAsync(string marker)
     {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
+        var found = await Eventually.ValueAsync(async () =>
         {
-            await using (var command = _db.CreateCommand("SELECT source, status, reason FROM dead_letters WHERE headers->>'X-Corpus-Marker' = $1"))
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = marker });
-                await using var reader = await command.ExecuteReaderAsync(timeout.Token);
-                if (await reader.ReadAsync(timeout.Token))
-                    return (reader.GetString(0), reader.GetString(1), reader.GetString(2));
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
+            await using var command = _db.CreateCommand("SELECT source, status, reason FROM dead_letters WHERE headers->>'X-Corpus-Marker' = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = marker });
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync() ? (reader.GetString(0), reader.GetString(1), reader.GetString(2)) : ((string, string, string)?)null;
+        }, row => row is not null, TestEnvironment.ResultTimeout, $"a dead letter marked {marker}");
+        return found!.Value;
     }
 
     [GeneratedRegex(@"\{\{repeat:(.):(\d+)\}\}")]

@@ -12,24 +12,18 @@ public static class DeadLetterDb
     /// </summary>
     public static async Task<Dictionary<string, object?>> WaitForBodyAsync(NpgsqlDataSource db, string body)
     {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
+        var row = await Eventually.ValueAsync(async () =>
         {
-            await using (var command = db.CreateCommand(
+            await using var command = db.CreateCommand(
                 "SELECT id, request_id, source, status, reason, exception_type, error, stack_trace, body, content_type, headers::text AS headers, " +
-                "message::text AS message, group_key, faulted_at FROM dead_letters WHERE body = $1"))
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = body });
-                await using var reader = await command.ExecuteReaderAsync(timeout.Token);
-                if (await reader.ReadAsync(timeout.Token))
-                {
-                    return Enumerable.Range(0, reader.FieldCount)
-                        .ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i));
-                }
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
+                "message::text AS message, group_key, faulted_at FROM dead_letters WHERE body = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = body });
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync()
+                ? Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i))
+                : null;
+        }, found => found is not null, TestEnvironment.ResultTimeout, $"a dead letter with body '{body}' to be ingested");
+        return row!;
     }
 
     public static async Task<string?> StatusAsync(NpgsqlDataSource db, Guid id)

@@ -88,18 +88,6 @@ public sealed class DeadLetterFixture : IAsyncLifetime
         Anonymous = new HttpClient { BaseAddress = Worker.GetBaseAddress() };
     }
 
-    /// <summary>Waits for <paramref name="condition"/>, looking every 100 ms, up to the result timeout.</summary>
-    public async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (!await condition())
-        {
-            if (timeout.IsCancellationRequested)
-                throw new TimeoutException($"{what} did not happen within {TestEnvironment.ResultTimeout}");
-            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
-        }
-    }
-
     /// <summary>POSTs <paramref name="body"/> as ops user <paramref name="user"/>, checks the status and returns the answer.</summary>
     public async Task<JsonNode> PostAsync(string url, object body, HttpStatusCode expected, string? user = null)
     {
@@ -113,17 +101,11 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     }
 
     /// <summary>Polls the operation until it is completed and none of its replayed requests is still in flight.</summary>
-    public async Task<JsonNode> WaitForOperationAsync(Guid operationId)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
-        {
-            var operation = await Ops.HttpJson.GetJsonAsync(Client, $"/dead-letters/operations/{operationId}");
-            if ((string?)operation["status"] == "completed" && (int?)operation["outcomes"]?["pending"] is null or 0)
-                return operation;
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
-    }
+    public Task<JsonNode> WaitForOperationAsync(Guid operationId) =>
+        Eventually.ValueAsync(
+            () => Ops.HttpJson.GetJsonAsync(Client, $"/dead-letters/operations/{operationId}"),
+            operation => (string?)operation["status"] == "completed" && (int?)operation["outcomes"]?["pending"] is null or 0,
+            TestEnvironment.ResultTimeout, $"replay operation {operationId} to complete with no replayed request pending");
 
     public async Task DisposeAsync()
     {

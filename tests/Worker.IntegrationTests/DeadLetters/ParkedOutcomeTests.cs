@@ -109,8 +109,8 @@ public sealed class ParkedOutcomeTests(DeadLetterFixture fixture) : IAsyncLifeti
 
             var accepted = await _f.PostAsync("/dead-letters/replay", new { requestIds = requests.Select(r => r.RequestId) }, HttpStatusCode.Accepted);
             var operationId = (Guid)accepted["operationId"]!;
-            await _f.Eventually(async () => (string?)(await _f.Client.GetJsonAsync($"/dead-letters/operations/{operationId}"))["status"] == "running",
-                "the replay to start");
+            await Eventually.TrueAsync(async () => (string?)(await _f.Client.GetJsonAsync($"/dead-letters/operations/{operationId}"))["status"] == "running",
+                TestEnvironment.ResultTimeout, "the replay to start");
             await breakers.PingSucceededAsync("gemini", "gemini-2.5-pro");
             await _f.WaitForOperationAsync(operationId);
 

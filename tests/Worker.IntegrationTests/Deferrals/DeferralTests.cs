@@ -32,23 +32,26 @@ public sealed class DeferralTests(PipelineFixture fixture) : IAsyncLifetime
 
         await _f.Producer.PublishAsync(request);
         var deferred = await WaitForStatusAsync(request.RequestId, RequestStatus.Deferred);
+        DateTimeOffset resumeAt;
         await using (var command = _db.CreateCommand("SELECT state, kind, step_index, attempt, calls, resume_at FROM deferred_requests WHERE request_id = $1"))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = request.RequestId });
             await using var reader = await command.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync());
             Assert.Equal(("waiting", "retry", 0, 2, 1), (reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4)));
-            Assert.True(reader.GetFieldValue<DateTimeOffset>(5) >= published.AddSeconds(7));
+            resumeAt = reader.GetFieldValue<DateTimeOffset>(5);
+            Assert.True(resumeAt >= published.AddSeconds(7));
         }
 
         Assert.Equal(("deferred", 1), (deferred.Attempts.Single().Decision, deferred.AttemptCount));
 
         var result = Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
-        Assert.True(DateTimeOffset.UtcNow - published >= TimeSpan.FromSeconds(7));
         Assert.Equal(("gemini", false, 2), (result.Provider, result.FallbackUsed, result.Attempts));
         var row = await AuditDatabase.FindAsync(_db, request.RequestId);
         Assert.Equal((RequestStatus.Succeeded, 2), (row!.Status, row.AttemptCount));
         Assert.Equal([("deferred", 1), ("answered", 2)], row.Attempts.Select(a => (a.Decision, a.Attempt)));
+        // Resumed no earlier than the Retry-After allowed, by the worker's own record of the call.
+        Assert.True(row.Attempts[1].StartedAt >= resumeAt, $"the retry started at {row.Attempts[1].StartedAt:O}, before its resume_at {resumeAt:O}");
         Assert.Equal(2, _f.Sim.GetCounters("gemini").Total);
         Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
         await using var left = _db.CreateCommand("SELECT count(*) FROM deferred_requests WHERE request_id = $1");
@@ -56,16 +59,9 @@ public sealed class DeferralTests(PipelineFixture fixture) : IAsyncLifetime
         Assert.Equal(0L, await left.ExecuteScalarAsync());
     }
 
-    private async Task<RequestRow> WaitForStatusAsync(Guid requestId, string status)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            if (await AuditDatabase.FindAsync(_db, requestId) is { } row && row.Status == status)
-                return row;
-            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
-        }
-    }
+    private async Task<RequestRow> WaitForStatusAsync(Guid requestId, string status) =>
+        (await Eventually.ValueAsync(() => AuditDatabase.FindAsync(_db, requestId), row => row?.Status == status,
+            TimeSpan.FromSeconds(30), $"request {requestId} to be {status}"))!;
 
     public async Task DisposeAsync()
     {

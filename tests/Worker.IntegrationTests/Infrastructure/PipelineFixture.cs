@@ -25,6 +25,9 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public TestProducer Producer { get; private set; } = null!;
 
+    /// <summary>The worker's deliveries and results, counted from its start.</summary>
+    public WorkerTraffic Traffic { get; private set; } = null!;
+
     /// <summary>
     /// The provider attempt timeout the tests configure for Gemini: a hang costs this long. Well above the simulated
     /// latencies tests use (1.5 s at most), so a loaded CI machine does not turn a slow answer into a timeout.
@@ -43,6 +46,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         Worker = WorkerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(
             WorkerSettings(sim)));
         await AuditSchema.EnsureCurrentAsync(Worker.Services.GetRequiredService<NpgsqlDataSource>());
+        Traffic = WorkerTraffic.AttachTo(Worker.Services.GetRequiredService<IBus>());
         await Worker.StartAsync();
         await Worker.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
 

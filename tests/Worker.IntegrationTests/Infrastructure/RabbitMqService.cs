@@ -2,7 +2,10 @@ using RabbitMQ.Client;
 
 namespace Worker.IntegrationTests.Infrastructure;
 
-/// <summary>Restarts the local RabbitMQ service (the tests run as root, as ops/test.sh does on CI).</summary>
+/// <summary>
+/// Restarts RabbitMQ: the local service (the tests run as root, as ops/test.sh does on CI), or the container when
+/// <see cref="TestServices"/> chose containers.
+/// </summary>
 public static class RabbitMqService
 {
     /// <summary>
@@ -12,7 +15,7 @@ public static class RabbitMqService
     /// </summary>
     public static async Task RestartAsync()
     {
-        await ShellAsync("rabbitmqctl shutdown");
+        await ShutdownAsync();
         await RunAsync("start");
         await WaitUntilUpAsync();
     }
@@ -26,12 +29,8 @@ public static class RabbitMqService
         await WaitUntilUpAsync();
     }
 
-    private static async Task WaitUntilUpAsync()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        while (!await AcceptsConnectionsAsync())
-            await Task.Delay(TimeSpan.FromMilliseconds(500), timeout.Token);
-    }
+    private static Task WaitUntilUpAsync() =>
+        Eventually.TrueAsync(AcceptsConnectionsAsync, TimeSpan.FromSeconds(90), "RabbitMQ to take connections on the test virtual host");
 
     private static async Task<bool> AcceptsConnectionsAsync()
     {
@@ -46,7 +45,23 @@ public static class RabbitMqService
         }
     }
 
-    private static Task RunAsync(string verb) => ServiceControl.RunAsync("rabbitmq-server", verb, TimeSpan.FromMinutes(2));
+    private static async Task RunAsync(string verb)
+    {
+        if (TestServices.RabbitMqContainer is { } container)
+        {
+            // Its host port is bound statically, so the connection string stays valid across the restart.
+            await container.StartAsync();
+            return;
+        }
 
-    private static Task ShellAsync(string command) => ServiceControl.ShellAsync(command, TimeSpan.FromMinutes(2));
+        await ServiceControl.RunAsync("rabbitmq-server", verb, TimeSpan.FromMinutes(2));
+    }
+
+    private static async Task ShutdownAsync()
+    {
+        if (TestServices.RabbitMqContainer is { } container)
+            await container.StopAsync();
+        else
+            await ServiceControl.ShellAsync("rabbitmqctl shutdown", TimeSpan.FromMinutes(2));
+    }
 }

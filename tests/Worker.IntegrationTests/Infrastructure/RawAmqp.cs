@@ -38,6 +38,7 @@ public sealed class RawAmqp : IAsyncDisposable
     /// <summary>Messages ready in <paramref name="queue"/> (not those delivered and awaiting an acknowledgement).</summary>
     public async Task<uint> ReadyCountAsync(string queue) => await _channel.MessageCountAsync(queue);
 
+    /// <summary>Deletes a queue and whatever it still holds.</summary>
     public async Task DeleteAsync(string queue) => await _channel.QueueDeleteAsync(queue);
 
     /// <summary>Declares a queue of our own bound to <paramref name="exchanges"/> and returns every body it receives.</summary>
@@ -63,19 +64,9 @@ public sealed class RawAmqp : IAsyncDisposable
     }
 
     /// <summary>Takes one message from <paramref name="queue"/>, waiting up to the result timeout for it.</summary>
-    public async Task<BasicGetResult> GetAsync(string queue)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
-        {
-            if (await _channel.BasicGetAsync(queue, autoAck: true, timeout.Token) is { } message)
-            {
-                return message;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
-    }
+    public async Task<BasicGetResult> GetAsync(string queue) =>
+        (await Eventually.ValueAsync(() => _channel.BasicGetAsync(queue, autoAck: true), message => message is not null,
+            TestEnvironment.ResultTimeout, $"a message on queue {queue}"))!;
 
     /// <summary>Empties a durable queue, declaring it first (as MassTransit does: durable, no arguments) if it does not exist yet.</summary>
     public async Task PurgeAsync(string queue)
@@ -83,9 +74,6 @@ public sealed class RawAmqp : IAsyncDisposable
         await _channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
         await _channel.QueuePurgeAsync(queue);
     }
-
-    /// <summary>Deletes a queue and whatever it still holds, if it exists.</summary>
-    public Task DeleteAsync(string queue) => _channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
 
     public async ValueTask DisposeAsync()
     {

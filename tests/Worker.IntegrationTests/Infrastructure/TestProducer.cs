@@ -90,28 +90,16 @@ public sealed class TestProducer : IAsyncDisposable
     /// <summary>Waits until every one of <paramref name="requestIds"/> has a result, up to <paramref name="timeout"/>; returns those still without.</summary>
     public async Task<IReadOnlyList<Guid>> WaitForAllAsync(IReadOnlyCollection<Guid> requestIds, TimeSpan timeout)
     {
-        var until = DateTimeOffset.UtcNow + timeout;
-        while (true)
-        {
-            var missing = requestIds.Where(id => ResultCount(id) == 0).ToList();
-            if (missing.Count == 0 || DateTimeOffset.UtcNow > until)
-            {
-                return missing;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
+        var (_, missing) = await Eventually.PollAsync(
+            () => Task.FromResult<IReadOnlyList<Guid>>([.. requestIds.Where(id => ResultCount(id) == 0)]), left => left.Count == 0, timeout);
+        return missing;
     }
 
     /// <summary>Waits until <paramref name="count"/> results have arrived for <paramref name="requestId"/> and returns them all.</summary>
     public async Task<IReadOnlyList<object>> WaitForResultsAsync(Guid requestId, int count)
     {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (ResultCount(requestId) < count)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
-        }
-
+        await Eventually.ValueAsync(() => Task.FromResult(ResultCount(requestId)), received => received >= count,
+            TestEnvironment.ResultTimeout, $"{count} results for request {requestId}");
         return Results(requestId);
     }
 

@@ -77,8 +77,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public async Task WaitReadyAsync(TimeSpan within)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var until = DateTimeOffset.UtcNow + within;
-        while (true)
+        var (ready, _) = await Eventually.PollAsync(async () =>
         {
             if (_process.HasExited)
             {
@@ -88,20 +87,16 @@ public sealed class WorkerProcess : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync("/health/ready");
-                if (response.StatusCode == HttpStatusCode.OK)
-                    return;
+                return response.StatusCode == HttpStatusCode.OK;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                return false; // Not listening yet.
             }
-
-            if (DateTimeOffset.UtcNow > until)
-            {
-                throw new TimeoutException($"The worker was not ready within {within}:\n{Tail()}");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }, ok => ok, within);
+        if (!ready)
+        {
+            throw new TimeoutException($"The worker was not ready within {within}:\n{Tail()}");
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -261,15 +260,11 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
             Assert.Contains(jobs, k => k.Name == "retention");
 
             // Real firings (a second apart): wait, bounded, for this instance's first ping of each pair to be stored.
-            var stopwatch = Stopwatch.StartNew();
-            long stored;
-            do
+            var stored = await Eventually.ValueAsync(async () =>
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200));
                 await using var command = fixture.Database.CreateCommand("SELECT count(DISTINCT (provider, model)) FROM provider_pings WHERE instance = 'it-c'");
-                stored = (long)(await command.ExecuteScalarAsync())!;
-            }
-            while (stored < 3 && stopwatch.Elapsed < TimeSpan.FromSeconds(20));
+                return (long)(await command.ExecuteScalarAsync())!;
+            }, pairs => pairs >= 3, TimeSpan.FromSeconds(20), "instance it-c to store a ping of each of its 3 pairs");
 
             Assert.Equal(3, stored);
         }

@@ -9,7 +9,7 @@ namespace Worker.Tests.Audit;
 
 public class AuditWriteRetryTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly DrivenTimeProvider _time = new();
 
     private AuditWriteRetry Retry(TimeSpan? bound = null) => new(
         Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), _time, NullLogger<AuditWriteRetry>.Instance);

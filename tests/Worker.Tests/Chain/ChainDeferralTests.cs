@@ -13,7 +13,7 @@ namespace Worker.Tests.Chain;
 /// </summary>
 public class ChainDeferralTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly DrivenTimeProvider _time = new();
 
     private static ChainStep Step(int index, string provider, int maxRetries = 2, double baseSeconds = 1, double maxRetryAfterSeconds = 90) =>
         new(index, provider, provider + "-model", maxRetries, TimeSpan.FromSeconds(baseSeconds), TimeSpan.FromSeconds(60),

@@ -9,7 +9,7 @@ namespace Worker.Tests.Chain;
 
 public class ChainRunnerTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly DrivenTimeProvider _time = new();
 
     private static ChainStep Step(int index, string provider, int maxRetries = 2, double seconds = 5, TimeSpan? timeout = null) =>
         new(index, provider, provider + "-model", maxRetries, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(30),

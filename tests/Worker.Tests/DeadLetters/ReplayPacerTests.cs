@@ -1,5 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
 using Worker.DeadLetters;
-using Worker.Tests.Fakes;
 
 namespace Worker.Tests.DeadLetters;
 
@@ -8,7 +8,7 @@ public class ReplayPacerTests
     [Fact]
     public void Five_per_second_spaces_sends_two_hundred_milliseconds_apart()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var pacer = new ReplayPacer(5, clock);
 
         var waits = Enumerable.Range(0, 5).Select(_ => pacer.Reserve().TotalMilliseconds).ToList();
@@ -19,7 +19,7 @@ public class ReplayPacerTests
     [Fact]
     public void Time_spent_between_sends_counts_toward_the_next_slot()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var pacer = new ReplayPacer(5, clock);
         pacer.Reserve();
 
@@ -31,7 +31,7 @@ public class ReplayPacerTests
     [Fact]
     public void An_idle_pacer_saves_up_no_slots_so_a_late_start_never_bursts()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var pacer = new ReplayPacer(5, clock);
         pacer.Reserve();
 
@@ -43,7 +43,7 @@ public class ReplayPacerTests
     [Fact]
     public async Task WaitAsync_completes_only_when_the_clock_reaches_the_slot()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var pacer = new ReplayPacer(2, clock);
         await pacer.WaitAsync(CancellationToken.None);
 
@@ -57,7 +57,7 @@ public class ReplayPacerTests
     [Fact]
     public void A_fractional_rate_waits_seconds()
     {
-        var pacer = new ReplayPacer(0.5, new ManualTimeProvider());
+        var pacer = new ReplayPacer(0.5, new FakeTimeProvider());
         pacer.Reserve();
         Assert.Equal(TimeSpan.FromSeconds(2), pacer.Reserve());
     }

@@ -1,17 +1,17 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using Worker.Chain;
 using Worker.ProviderHealth;
 using Worker.Providers;
-using Worker.Tests.Fakes;
 
 namespace Worker.Tests.ProviderHealth;
 
 /// <summary>Breaker transitions as recorded for flapping detection: one opening per outage, and since when.</summary>
 public class BreakerEventsTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly BreakerEventLog _events;
     private readonly CircuitBreakers _breakers;
 

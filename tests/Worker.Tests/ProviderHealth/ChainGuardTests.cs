@@ -11,7 +11,7 @@ namespace Worker.Tests.ProviderHealth;
 /// <summary>Breakers and pacing as the chain sees them: a step that may not be called is skipped with no call and no wait.</summary>
 public class ChainGuardTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly DrivenTimeProvider _time = new();
 
     private static readonly ChainStep[] Steps =
     [
@@ -101,6 +101,24 @@ public class ChainGuardTests
         Assert.Equal(CircuitState.Isolated, breakers.StateOf("gemini", "gemini-model"));
         Assert.Equal(1, gemini.Calls);
         Assert.True(outcome.FallbackUsed);
+    }
+
+    [Fact]
+    public async Task With_pings_off_the_first_request_after_an_auth_break_tries_the_primary_again()
+    {
+        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401), Ok("back"));
+        var breakers = Guards.Breakers(_time, new ProviderHealthOptions { MinimumThroughput = 1000, PingInterval = TimeSpan.Zero });
+        var runner = Runner(breakers, Guards.Budgets(_time), gemini, new ScriptedProvider("openai", Ok()));
+        await Run(runner);
+        Assert.True((await Run(runner)).FallbackUsed);
+
+        _time.Advance(new ProviderHealthOptions().AuthBreakDuration);
+        var outcome = await Run(runner);
+
+        Assert.False(outcome.FallbackUsed);
+        Assert.Equal("back", outcome.Answer!.Text);
+        Assert.Equal(2, gemini.Calls);
+        Assert.Equal(CircuitState.Closed, breakers.StateOf("gemini", "gemini-model"));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Polly.CircuitBreaker;
 using Worker.Audit;
@@ -13,7 +14,7 @@ namespace Worker.Tests.ProviderHealth;
 /// <summary>What a ping's answer means, how pings reach the breakers exactly once, and what pings cost.</summary>
 public class PingTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     [Theory]
     [InlineData(ErrorClass.Server, PingOutcome.Down)]

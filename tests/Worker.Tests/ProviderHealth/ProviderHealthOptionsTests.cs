@@ -67,4 +67,14 @@ public class ProviderHealthOptionsTests
         Assert.Contains("ProviderHealth:States:BaselineWindow must be between 00:00:10 and 30.00:00:00, was 31.00:00:00", problems[0], StringComparison.Ordinal);
         Assert.Contains("ProviderHealth:Alerts:FlappingWindow must be between 00:00:01 and 1.00:00:00, was 2.00:00:00", problems[1], StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("30.00:00:00")]
+    public void An_auth_break_outside_one_second_to_one_day_is_refused(string duration)
+    {
+        var problem = Assert.Single(Problems(new ProviderHealthOptions { AuthBreakDuration = TimeSpan.Parse(duration, System.Globalization.CultureInfo.InvariantCulture) }));
+        Assert.StartsWith("ProviderHealth:AuthBreakDuration must be between 00:00:01 and 1.00:00:00", problem);
+        Assert.EndsWith("(env ProviderHealth__AuthBreakDuration)", problem);
+    }
 }

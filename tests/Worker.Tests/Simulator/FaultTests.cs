@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Worker.Simulator.Faults;
 
 namespace Worker.Tests.Simulator;
@@ -70,7 +71,7 @@ public sealed class FaultTests
     [Fact]
     public async Task Outage_answers_its_fault_inside_the_window_and_ok_after_it()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var sim = await RunningSimulator.StartAsync(time: time);
         sim.State.SetProfile("gemini", new FaultProfile { OutageSeconds = 30, OutageFault = "503" });
 

@@ -81,16 +81,6 @@ internal sealed class RunningSimulator : IAsyncDisposable
     }
 }
 
-/// <summary>A clock that moves only when told: outage windows end without sleeping.</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private long _utcTicks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _utcTicks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _utcTicks, by.Ticks);
-}
-
 internal static class JsonBody
 {
     public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response) =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Faults;
 
@@ -5,7 +6,7 @@ namespace Worker.Tests.Simulator;
 
 public sealed class SimulatorStateTests
 {
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public void Script_comes_first_then_outage_then_rates_then_always()
@@ -35,7 +36,7 @@ public sealed class SimulatorStateTests
     [Fact]
     public void Seeded_rates_repeat_the_same_sequence_and_land_near_their_rate()
     {
-        static Fault[] Run(ManualTimeProvider time)
+        static Fault[] Run(FakeTimeProvider time)
         {
             var state = new SimulatorState(time);
             state.SetProfile("t", new FaultProfile { Rates = { ["hang"] = 0.1, ["503"] = 0.3 }, Seed = 42 });

@@ -1,70 +1,36 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Worker.Tests.Fakes;
 
 /// <summary>
-/// A TimeProvider whose clock only moves when a test says so. Timers (Task.Delay, CancellationTokenSource
-/// timeouts) fire as the clock passes their due time, so backoff and timeout tests never sleep.
+/// A <see cref="FakeTimeProvider"/> that also knows when each of its live timers is due (FakeTimeProvider keeps that
+/// private), so <see cref="Drive{T}"/> can run code that waits (Task.Delay, timeouts) by moving the clock to each wait.
+/// Firing and the clock itself are FakeTimeProvider's.
 /// </summary>
-public sealed class ManualTimeProvider(DateTimeOffset? start = null) : TimeProvider
+public sealed class DrivenTimeProvider : FakeTimeProvider
 {
     private readonly Lock _gate = new();
-    private readonly List<ManualTimer> _timers = [];
-    private DateTimeOffset _now = start ?? new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow()
-    {
-        lock (_gate)
-        {
-            return _now;
-        }
-    }
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public override long GetTimestamp() => GetUtcNow().UtcTicks;
+    private readonly HashSet<TrackedTimer> _timers = [];
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new ManualTimer(this, callback, state);
-        timer.Change(dueTime, period);
+        var timer = new TrackedTimer(this);
+        timer.Schedule(dueTime, period);
+        // A zero due time fires inside base.CreateTimer: the tracking is set up before.
+        timer.Inner = base.CreateTimer(s =>
+        {
+            timer.Fired();
+            callback(s);
+        }, state, dueTime, period);
         return timer;
     }
 
-    private ManualTimer? Earliest()
+    private TrackedTimer? Earliest()
     {
         lock (_gate)
         {
             return _timers.Where(t => t.Due is not null).MinBy(t => t.Due);
-        }
-    }
-
-    public void Advance(TimeSpan by)
-    {
-        DateTimeOffset target;
-        lock (_gate)
-        {
-            target = _now + by;
-        }
-
-        // Fire timers in due order, moving the clock to each one's due time first.
-        while (true)
-        {
-            ManualTimer? next;
-            lock (_gate)
-            {
-                next = _timers.Where(t => t.Due is { } due && due <= target).MinBy(t => t.Due);
-                if (next is null)
-                {
-                    _now = target;
-                    return;
-                }
-
-                _now = next.Due!.Value;
-                next.Due = next.Period is { } p && p > TimeSpan.Zero ? _now + p : null;
-            }
-
-            next.Fire();
         }
     }
 
@@ -81,7 +47,7 @@ public sealed class ManualTimeProvider(DateTimeOffset? start = null) : TimeProvi
         // that disposes a short-lived timer may not have run after 50 yields. The candidate must also have been the
         // earliest for this long in real time.
         var settleTime = TimeSpan.FromMilliseconds(20);
-        ManualTimer? candidate = null;
+        TrackedTimer? candidate = null;
         var stable = 0;
         var since = Stopwatch.StartNew();
         var total = Stopwatch.StartNew();
@@ -102,7 +68,12 @@ public sealed class ManualTimeProvider(DateTimeOffset? start = null) : TimeProvi
             candidate = earliest;
             if (earliest?.Due is { } due && stable >= settleYields && since.Elapsed >= settleTime)
             {
-                Advance(due - GetUtcNow());
+                var now = GetUtcNow();
+                if (due > now)
+                {
+                    Advance(due - now);
+                }
+
                 stable = 0;
             }
             else
@@ -114,36 +85,52 @@ public sealed class ManualTimeProvider(DateTimeOffset? start = null) : TimeProvi
         return await task;
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private sealed class TrackedTimer(DrivenTimeProvider owner) : ITimer
     {
-        public DateTimeOffset? Due { get; set; }
+        public ITimer? Inner { get; set; }
 
-        public TimeSpan? Period { get; private set; }
+        /// <summary>Guarded by the owner's gate.</summary>
+        public DateTimeOffset? Due { get; private set; }
 
-        public void Fire() => callback(state);
+        private TimeSpan _period;
+        private bool _disposed;
 
-        public bool Change(TimeSpan dueTime, TimeSpan period)
+        public void Schedule(TimeSpan dueTime, TimeSpan period)
+        {
+            var now = owner.GetUtcNow();
+            lock (owner._gate)
+            {
+                if (_disposed)
+                    return;
+                Due = dueTime == Timeout.InfiniteTimeSpan ? null : now + dueTime;
+                _period = period == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : period;
+                owner._timers.Add(this);
+            }
+        }
+
+        public void Fired()
         {
             lock (owner._gate)
             {
-                if (!owner._timers.Contains(this))
-                {
-                    owner._timers.Add(this);
-                }
-
-                Due = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + dueTime;
-                Period = period == Timeout.InfiniteTimeSpan ? null : period;
+                Due = _period > TimeSpan.Zero ? Due + _period : null;
             }
+        }
 
-            return true;
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            Schedule(dueTime, period);
+            return Inner?.Change(dueTime, period) ?? false;
         }
 
         public void Dispose()
         {
             lock (owner._gate)
             {
+                _disposed = true;
                 owner._timers.Remove(this);
             }
+
+            Inner?.Dispose();
         }
 
         public ValueTask DisposeAsync()
