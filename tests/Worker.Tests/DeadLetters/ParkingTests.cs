@@ -81,7 +81,19 @@ public class ParkingTests
         var stored = StoredJson.ReadResult(RequestStatus.Succeeded, StoredJson.Result(published));
 
         Assert.Equal(published, stored);
-        Assert.Null(StoredJson.ReadResult(RequestStatus.Parked, StoredJson.Result(published)));
+        // A replayed request is being run again: its old result is not what a delivery publishes.
+        Assert.Null(StoredJson.ReadResult(RequestStatus.Replayed, StoredJson.Result(published)));
         Assert.Null(StoredJson.ReadResult(RequestStatus.Succeeded, null));
+    }
+
+    [Fact]
+    public void A_parked_request_reads_back_its_dead_lettered_failure()
+    {
+        var request = new CompletionRequested(Guid.NewGuid(), "c", [new ChatMessage("user", "Hi")]);
+        var parked = Results.Failed(request, FailureReasons.ProvidersExhausted, "all down", 3, T0, deadLettered: true);
+
+        var stored = Assert.IsType<CompletionFailed>(StoredJson.ReadResult(RequestStatus.Parked, StoredJson.Result(parked)));
+
+        Assert.Equal((parked.RequestId, true, 3), (stored.RequestId, stored.DeadLettered, stored.Attempts));
     }
 }
