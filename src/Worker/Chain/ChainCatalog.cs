@@ -38,16 +38,7 @@ public sealed class ChainsOptionsValidator(IOptions<ProvidersOptions> providers,
     public ValidateOptionsResult Validate(string? name, ChainsOptions options)
     {
         var problems = new OptionProblems();
-        ProvidersOptions? configured;
-        try
-        {
-            configured = providers.Value;
-        }
-        catch (OptionsValidationException)
-        {
-            // The Providers section reports its own problems; step providers cannot be checked against it.
-            configured = null;
-        }
+        var configured = ProvidersOptions.ValidOrNull(providers);
 
         problems.Check(options.ContainsKey(ChainsOptions.DefaultChain), $"{Section}:{ChainsOptions.DefaultChain}",
             "is missing: requests that name no chain use it", $"{Section}__{ChainsOptions.DefaultChain}__0__Provider, {Section}__{ChainsOptions.DefaultChain}__0__Model");

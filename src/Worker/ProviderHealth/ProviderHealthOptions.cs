@@ -193,16 +193,7 @@ public sealed class PacingSectionValidator(IOptions<ProvidersOptions> providers,
     public ValidateOptionsResult Validate(string? name, PacingSection section)
     {
         var problems = new OptionProblems();
-        ProvidersOptions? configured;
-        try
-        {
-            configured = providers.Value;
-        }
-        catch (OptionsValidationException)
-        {
-            // The Providers section reports its own problems; names cannot be checked against it.
-            configured = null;
-        }
+        var configured = ProvidersOptions.ValidOrNull(providers);
 
         foreach (var (provider, pacing) in section)
         {

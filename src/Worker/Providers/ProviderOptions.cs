@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Worker.Providers;
 
@@ -61,6 +62,22 @@ public sealed class ProvidersOptions : Dictionary<string, ProviderOptions>
 
     public ProvidersOptions() : base(StringComparer.OrdinalIgnoreCase)
     {
+    }
+
+    /// <summary>
+    /// The configured providers, for a validator of another section to check names against; null when the Providers
+    /// section is itself invalid (it reports its own problems).
+    /// </summary>
+    public static ProvidersOptions? ValidOrNull(IOptions<ProvidersOptions> options)
+    {
+        try
+        {
+            return options.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>What reading the section found wrong, each naming its key; reported by validation at start.</summary>

@@ -120,28 +120,6 @@ public sealed class DeadLetterTests(DeadLetterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Replaying_a_request_that_has_since_succeeded_republishes_its_stored_result_without_calling_a_provider()
-    {
-        BothProvidersDown();
-        var request = TestProducer.NewRequest("answered meanwhile");
-        await ParkAsync(request);
-
-        // The producer retries the same request id once providers are back: it runs (a parked request is not finished).
-        _f.Sim.Clear();
-        await _f.Producer.PublishAsync(request);
-        var answered = Assert.IsType<CompletionSucceeded>((await _f.Producer.WaitForResultsAsync(request.RequestId, 2))[1]);
-
-        _f.Sim.Clear();
-        var operationId = await ReplayAsync(new { requestIds = new[] { request.RequestId } }, 1);
-        await _f.WaitForOperationAsync(operationId);
-        var republished = Assert.IsType<CompletionSucceeded>((await _f.Producer.WaitForResultsAsync(request.RequestId, 3))[2]);
-
-        Assert.Equal((answered.Text, answered.Provider, answered.CompletedAt), (republished.Text, republished.Provider, republished.CompletedAt));
-        Assert.Equal(0, Calls("gemini") + Calls("openai"));
-        Assert.Equal(1, (await AuditDatabase.FindAsync(_f.Database, request.RequestId))!.ReplayCount);
-    }
-
-    [Fact]
     public async Task A_duplicate_delivery_of_a_succeeded_request_republishes_the_stored_result_with_zero_provider_calls()
     {
         var request = TestProducer.NewRequest("say it once");

@@ -36,7 +36,9 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
         await Task.WhenAll(_f.Producer.PublishAsync(request), _f.Producer.PublishAsync(request), _f.Producer.PublishAsync(request));
         var first = Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
         // The duplicates wait on the running delivery's claim; its outcome makes them re-publish the stored result at once.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Settled: every delivery consumed (the duplicates' re-sent copies too), no deferral left, every result received.
+        await Eventually.TrueAsync(async () => await DeferredRowsAsync(request.RequestId) == 0 && _f.Traffic.Consumed(request.RequestId) >= 3
+            && _f.Traffic.Settled([request.RequestId], _f.Producer), TestEnvironment.ResultTimeout, "the duplicates to be answered from the stored outcome");
 
         Assert.Equal(1, _f.Sim.GetCounters("gemini").Total);
         var row = await AuditDatabase.FindAsync(_db, request.RequestId);
@@ -54,7 +56,8 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
     public async Task A_claim_held_elsewhere_is_waited_out_without_a_call_and_taken_over_once_its_lease_lapses()
     {
         var request = TestProducer.NewRequest($"claimed by a crashed instance {Guid.NewGuid():N}");
-        var leaseUntil = DateTimeOffset.UtcNow.AddSeconds(3);
+        // Far longer than the test: the test lapses it itself once it has seen the delivery wait.
+        var leaseUntil = DateTimeOffset.UtcNow.AddMinutes(10);
         await using (var claim = _db.CreateCommand("""
             INSERT INTO requests (request_id, chain, status, received_at, fallback_used, attempt_count, replay_count, payload_hash, claimed_by, claim_token, lease_until)
             VALUES ($1, 'default', 'in_progress', now(), FALSE, 0, 0, $2, 'crashed-instance/1', $3, $4)
@@ -68,12 +71,28 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
         }
 
         await _f.Producer.PublishAsync(request);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // The delivery was consumed while the lease is live: it called nobody and left a row that looks again later.
+        await Eventually.TrueAsync(async () => _f.Traffic.Consumed(request.RequestId) == 1 && await DeferredRowsAsync(request.RequestId) == 1,
+            TestEnvironment.ResultTimeout, "the delivery to wait for the lease");
         Assert.Equal(0, _f.Sim.GetCounters().Total);
-        Assert.Equal(1, await DeferredRowsAsync(request.RequestId));
+        Assert.Equal(0, _f.Producer.ResultCount(request.RequestId));
+
+        // The crashed instance's lease lapses, and the waiting row's look comes due.
+        await using (var lapse = _db.CreateCommand("""
+            UPDATE requests SET lease_until = now() - interval '1 second' WHERE request_id = $1;
+            """))
+        {
+            lapse.Parameters.Add(new NpgsqlParameter { Value = request.RequestId });
+            await lapse.ExecuteNonQueryAsync();
+        }
+
+        await using (var due = _db.CreateCommand("UPDATE deferred_requests SET resume_at = now() WHERE request_id = $1"))
+        {
+            due.Parameters.Add(new NpgsqlParameter { Value = request.RequestId });
+            await due.ExecuteNonQueryAsync();
+        }
 
         var result = Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
-        Assert.True(DateTimeOffset.UtcNow >= leaseUntil, "taken over before the lease lapsed");
         Assert.Equal(1, result.Attempts);
         Assert.Equal(1, _f.Sim.GetCounters("gemini").Total);
         Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
