@@ -116,7 +116,10 @@ public sealed class AuditTrail(
 
     // The outcome ends the request's deferral. A waiting row is a duplicate delivery waiting on this run: it is made
     // due now, so that delivery re-publishes the stored result at once.
+    // The lock first: a release job that has just re-sent this request holds the row until it commits "released". Without
+    // the wait, the delete would judge the row by its state before that commit, skip it, and leave a released row behind.
     private const string EndDeferralSql = $"""
+        SELECT 1 FROM deferred_requests WHERE request_id = @request_id FOR UPDATE;
         DELETE FROM deferred_requests WHERE request_id = @request_id AND state <> '{DeferralState.Waiting}';
         UPDATE deferred_requests SET resume_at = @now WHERE request_id = @request_id AND state = '{DeferralState.Waiting}'
         """;
@@ -414,10 +417,17 @@ public sealed class AuditTrail(
             return (result, true);
         }
 
-        // The id is taken. The same refused request delivered again gets its stored result.
+        // The id is taken. The same refused request delivered again gets its stored result, and a deferral row left for
+        // it is obsolete (it would send the request again and again).
         var samePayload = existing!.PayloadHash is null || existing.PayloadHash == row.PayloadHash;
         if (samePayload && StoredJson.ReadResult(existing.Status, existing.Result) is CompletionFailed stored)
         {
+            await retry.RunAsync("outcome", row.RequestId, async ct =>
+            {
+                await using var forget = database.CreateCommand(ForgetDeferralSql);
+                forget.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                return await forget.ExecuteNonQueryAsync(ct);
+            }, cancellationToken);
             return (stored, true);
         }
 
