@@ -77,22 +77,16 @@ public sealed class UnreadableErrorQueueTests : IAsyncLifetime
     }
 
     /// <summary>The row with <paramref name="id"/>, once the ingester has stored it.</summary>
-    private async Task<Dictionary<string, object?>> WaitForRowAsync(Guid id)
-    {
-        using var timeout = new CancellationTokenSource(TestEnvironment.ResultTimeout);
-        while (true)
+    private async Task<Dictionary<string, object?>> WaitForRowAsync(Guid id) =>
+        (await Eventually.ValueAsync(async () =>
         {
-            await using (var command = _db.CreateCommand("SELECT reason, body, headers::text AS headers, error FROM dead_letters WHERE id = $1"))
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = id });
-                await using var reader = await command.ExecuteReaderAsync(timeout.Token);
-                if (await reader.ReadAsync(timeout.Token))
-                    return Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i));
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-        }
-    }
+            await using var command = _db.CreateCommand("SELECT reason, body, headers::text AS headers, error FROM dead_letters WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync()
+                ? Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i))
+                : null;
+        }, row => row is not null, TestEnvironment.ResultTimeout, $"dead letter {id} to be stored"))!;
 
     /// <summary>The id the ingester gives the message (derived from its message id).</summary>
     private static Guid IdOf(string messageId) =>

@@ -136,17 +136,8 @@ public sealed class FaultFixture : IAsyncLifetime
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Waits for <paramref name="condition"/>, checking every 50 ms.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what)
-    {
-        var until = DateTimeOffset.UtcNow + within;
-        while (!await condition())
-        {
-            if (DateTimeOffset.UtcNow > until)
-                throw new TimeoutException($"{what} did not happen within {within}");
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
-        }
-    }
+    /// <summary>Waits for <paramref name="condition"/> (<see cref="Eventually.TrueAsync"/>).</summary>
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what) => Eventually.TrueAsync(condition, within, what);
 
     public async Task DisposeAsync()
     {
