@@ -30,4 +30,18 @@ public sealed class AuditOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan WriteRetryFor { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Most requests whose claims, or whose outcomes, share one group commit (env Audit__BatchSize). A batch is whatever
+    /// queued up while the previous one was written, so this only caps it under a deep backlog.
+    /// </summary>
+    [Range(1, 5000)]
+    public int BatchSize { get; set; } = 256;
+
+    /// <summary>
+    /// Group commits of each kind (claims, outcomes) on the wire at once, each holding one connection while it writes
+    /// (env Audit__BatchWriters). Two keep PostgreSQL busy while the next batch fills.
+    /// </summary>
+    [Range(1, 16)]
+    public int BatchWriters { get; set; } = 2;
 }

@@ -2,6 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Hosting;
+using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.Audit;
 
@@ -46,7 +48,9 @@ public static class AuditServiceCollectionExtensions
 
         services.AddSingleton<PriceTable>();
         services.AddSingleton<AuditRowBuilder>();
+        services.AddSingleton<DatabaseGate>();
         services.AddSingleton<AuditWriteRetry>();
+        services.AddSingleton<RequestWrites>();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<AuditTrail>();
         return services;

@@ -7,7 +7,9 @@ using Worker.Contracts;
 using Worker.DeadLetters;
 using Worker.Deferrals;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.ProviderHealth;
+using Worker.Requests;
 
 namespace Worker.Audit;
 
@@ -31,6 +33,8 @@ public sealed class AuditTrail(
     IDbContextFactory<AuditDbContext> contexts,
     AuditRowBuilder rows,
     AuditWriteRetry retry,
+    RequestWrites batches,
+    DatabaseGate gate,
     WorkerMetrics metrics,
     IOptions<MessagingOptions> messaging,
     IOptions<ProviderHealthOptions> health,
@@ -183,6 +187,12 @@ public sealed class AuditTrail(
         var row = rows.Started(request, now);
         row.ClaimedBy = AuditText.Clean(health.Value.InstanceName, 128);
         row.ClaimToken = token;
+        if (await batches.TryClaimNewAsync(row))
+        {
+            return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
+        }
+
+        // The request has a row already (a duplicate, a redelivery, a replay, a deferral coming back), or the batch failed.
         return await retry.RunAsync("claim", request.RequestId, async ct =>
         {
             await using var connection = await database.OpenConnectionAsync(ct);
@@ -274,6 +284,7 @@ public sealed class AuditTrail(
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+            using var slot = await gate.EnterAsync(timeout.Token);
             await using var command = database.CreateCommand(
                 "UPDATE requests SET claimed_by = NULL, claim_token = NULL, lease_until = NULL WHERE request_id = @request_id AND claim_token = @claim_token");
             command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
@@ -298,6 +309,12 @@ public sealed class AuditTrail(
         var parked = row.Status == RequestStatus.Parked ? AuditRowBuilder.Parked(request, row) : null;
         try
         {
+            if (parked is null && await batches.TryCompleteAsync(row, claim.Token))
+            {
+                metrics.Record(row);
+                return result;
+            }
+
             var stored = await WriteOutcomeAsync(row, parked, overwrite: false, cancellationToken);
             if (stored is null)
             {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Worker.Persistence;
 
 namespace Worker.Audit;
 
@@ -10,9 +11,10 @@ namespace Worker.Audit;
 /// nor makes the worker call (and pay) a provider again, and no new work is taken meanwhile (every consumer slot waits).
 /// Exponential backoff on the injected clock, capped at <see cref="MaxDelay"/>; past <see cref="AuditOptions.WriteRetryFor"/>
 /// the outage is reported once per write as an error. The consume token ends it at shutdown. Errors PostgreSQL will
-/// repeat (a constraint, a bad value) are not retried.
+/// repeat (a constraint, a bad value) are not retried. Each try holds a <see cref="DatabaseGate"/> slot, so these
+/// writes never ask the pool for more connections than it has.
 /// </summary>
-public sealed class AuditWriteRetry(IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditWriteRetry> logger)
+public sealed class AuditWriteRetry(IOptions<AuditOptions> options, DatabaseGate gate, TimeProvider time, ILogger<AuditWriteRetry> logger)
 {
     internal static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(250);
     internal static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
@@ -28,7 +30,12 @@ public sealed class AuditWriteRetry(IOptions<AuditOptions> options, TimeProvider
         {
             try
             {
-                var result = await attempt(cancellationToken);
+                T result;
+                using (await gate.EnterAsync(cancellationToken))
+                {
+                    result = await attempt(cancellationToken);
+                }
+
                 if (tries > 1)
                 {
                     Log.WriteRecovered(logger, requestId, write, tries);

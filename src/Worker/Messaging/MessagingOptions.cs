@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Worker.Hosting;
 
 namespace Worker.Messaging;
@@ -15,9 +14,9 @@ public sealed class MessagingOptions
     public string QueueName { get; set; } = "completion-requests";
 
     /// <summary>
-    /// Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high; a request holds a
-    /// database connection only for its short audit writes, so up to <see cref="MessagingOptionsValidator.MaxRequestsPerConnection"/>
-    /// per connection of the PostgreSQL pool (<c>Maximum Pool Size</c>, default 100) are accepted.
+    /// Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high (thousands): a
+    /// request's claim and outcome share group commits with the others in flight, and its one-request writes wait for a
+    /// pool connection in memory (<see cref="Worker.Persistence.DatabaseGate"/>), so no value exhausts the pool.
     /// </summary>
     [Range(1, 10_000)]
     public int ConcurrencyLimit { get; set; } = 64;
@@ -56,49 +55,15 @@ public sealed class MessagingOptions
     public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
-/// <summary>Checks how the <c>Messaging</c> knobs relate to each other and to the PostgreSQL pool.</summary>
-public sealed class MessagingOptionsValidator(IConfiguration configuration) : IValidateOptions<MessagingOptions>
+/// <summary>Checks how the <c>Messaging</c> knobs relate to each other.</summary>
+public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOptions>
 {
-    /// <summary>
-    /// In-flight requests per pooled connection above which <see cref="MessagingOptions.ConcurrencyLimit"/> is refused. A
-    /// request holds a connection only for its claim and its outcome (a few ms each, never during a provider call), so
-    /// tens per connection work; at hundreds, a burst of completions waits past Npgsql's connection timeout.
-    /// </summary>
-    public const int MaxRequestsPerConnection = 50;
-
     public ValidateOptionsResult Validate(string? name, MessagingOptions o)
     {
         var problems = new OptionProblems();
         problems.Check(o.ClaimRenewInterval * 2 <= o.ClaimLease, $"{MessagingOptions.Section}:ClaimRenewInterval",
             $"must be at most half of Messaging:ClaimLease ({OptionProblems.Text(o.ClaimLease)}), was {OptionProblems.Text(o.ClaimRenewInterval)}");
-        if (PoolSize(configuration.GetConnectionString("Postgres")) is { } pool && o.ConcurrencyLimit > pool * MaxRequestsPerConnection)
-        {
-            problems.Add($"{MessagingOptions.Section}:ConcurrencyLimit",
-                $"must be at most {MaxRequestsPerConnection} per database connection, was {o.ConcurrencyLimit} for a pool of {pool} " +
-                $"(Maximum Pool Size in ConnectionStrings:Postgres): lower it to {pool * MaxRequestsPerConnection} or less, " +
-                $"or raise Maximum Pool Size to {(o.ConcurrencyLimit + MaxRequestsPerConnection - 1) / MaxRequestsPerConnection}");
-        }
-
         return problems.Result();
-    }
-
-    /// <summary>The pool's Maximum Pool Size; null without pooling, or when the string is missing or bad (the Audit feature reports that).</summary>
-    internal static int? PoolSize(string? connectionString)
-    {
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            return null;
-        }
-
-        try
-        {
-            var builder = new NpgsqlConnectionStringBuilder(connectionString);
-            return builder.Pooling ? builder.MaxPoolSize : null;
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
     }
 }
 

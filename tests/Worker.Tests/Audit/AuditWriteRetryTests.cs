@@ -1,3 +1,4 @@
+using Worker.Persistence;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ public class AuditWriteRetryTests
     private readonly DrivenTimeProvider _time = new();
 
     private AuditWriteRetry Retry(TimeSpan? bound = null) => new(
-        Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), _time, NullLogger<AuditWriteRetry>.Instance);
+        Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), new DatabaseGate(100), _time, NullLogger<AuditWriteRetry>.Instance);
 
     private static NpgsqlException ConnectionRefused() =>
         new("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));

@@ -52,15 +52,12 @@ public class WorkerAppConfigurationTests
             ["Chains:default:0:Timeout"] = "45",
             ["Pacing:gemni:RequestsPerMinute"] = "15",
             ["ProviderHealth:PingInterval"] = "10",
-            ["Messaging:ConcurrencyLimit"] = "6000",
-            ["Messaging:PrefetchCount"] = "6000",
         };
 
         var problems = await StartupProblems(settings);
 
-        Assert.True(problems.Count == 5, string.Join(Environment.NewLine, problems));
+        Assert.True(problems.Count == 4, string.Join(Environment.NewLine, problems));
         Assert.Contains(problems, p => p.StartsWith("Messaging:StopTimeout must be between 00:00:01 and 01:00:00, was 30.00:00:00: a bare number is read as days, did you mean 00:00:30?", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("Messaging:ConcurrencyLimit must be at most 50 per database connection, was 6000 for a pool of 100", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Chains:default:0:Timeout must be between 00:00:00.001 and 00:30:00, was 45.00:00:00: a bare number is read as days, did you mean 00:00:45?", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Pacing:gemni is not a configured provider; configured: gemini, openai", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("ProviderHealth:PingInterval must be 0 (off) or between 00:00:01 and 01:00:00, was 10.00:00:00: a bare number is read as days, did you mean 00:00:10?", StringComparison.Ordinal));

@@ -8,7 +8,7 @@ using Worker.Tests.Fakes;
 
 namespace Worker.Tests.Messaging;
 
-/// <summary>Messaging knobs against each other, the database pool and the host's shutdown.</summary>
+/// <summary>Messaging knobs against each other and the host's shutdown.</summary>
 public class MessagingOptionsTests
 {
     private static IReadOnlyList<string> Problems(params (string Key, string? Value)[] changes) =>
@@ -24,31 +24,15 @@ public class MessagingOptionsTests
     public void The_defaults_start() => Assert.Empty(Problems());
 
     [Theory]
-    [InlineData(null, "5000")]
-    [InlineData("Maximum Pool Size=40", "2000")]
+    [InlineData(null, "10000")]
+    [InlineData("Maximum Pool Size=10", "2000")]
     [InlineData("Pooling=false", "10000")]
-    public void Up_to_fifty_requests_per_pooled_connection_start(string? pool, string concurrency) =>
+    public void Any_concurrency_limit_starts_whatever_the_database_pool(string? pool, string concurrency) =>
+        // The pool is not the bound: the database gate and group commits keep connections within it (DatabaseGateTests).
         Assert.Empty(Problems(
             ("ConnectionStrings:Postgres", $"Host=localhost;Database=llm_worker;Username=worker;Password=worker;{pool}"),
             ("Messaging:ConcurrencyLimit", concurrency),
             ("Messaging:PrefetchCount", concurrency)));
-
-    [Fact]
-    public void A_concurrency_limit_far_above_the_database_pool_is_refused_saying_what_to_change()
-    {
-        var problem = Assert.Single(Problems(
-            ("ConnectionStrings:Postgres", "Host=localhost;Database=llm_worker;Username=worker;Password=s3cret;Maximum Pool Size=10"),
-            ("Messaging:ConcurrencyLimit", "501")));
-
-        Assert.Equal(
-            "Messaging:ConcurrencyLimit must be at most 50 per database connection, was 501 for a pool of 10 (Maximum Pool Size in " +
-            "ConnectionStrings:Postgres): lower it to 500 or less, or raise Maximum Pool Size to 11 (env Messaging__ConcurrencyLimit)", problem);
-    }
-
-    [Fact]
-    public void The_default_pool_of_100_caps_the_concurrency_limit_at_5000() =>
-        Assert.StartsWith("Messaging:ConcurrencyLimit must be at most 50 per database connection, was 5001 for a pool of 100",
-            Assert.Single(Problems(("Messaging:ConcurrencyLimit", "5001"))));
 
     [Theory]
     [InlineData("Messaging:StopTimeout", "30", "Messaging:StopTimeout must be between 00:00:01 and 01:00:00, was 30.00:00:00: a bare number is read as days, did you mean 00:00:30? (env Messaging__StopTimeout)")]

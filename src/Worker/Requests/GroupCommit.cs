@@ -1,0 +1,117 @@
+using System.Threading.Channels;
+
+namespace Worker.Requests;
+
+/// <summary>
+/// Group commit: the writes of many concurrent requests share one round trip and one transaction. A write waits in a
+/// queue; each of <see cref="GroupCommitSettings.Writers"/> writer loops takes what has queued up (at most
+/// <see cref="GroupCommitSettings.MaxBatch"/> items) and flushes it at once. There is no timer: a lone write goes out
+/// immediately, and under load a batch is whatever arrived while the previous flush was on the wire, so batches grow
+/// with the load and the latency of one write stays one flush.
+/// <para>
+/// A flush answers per item: a result, or null for an item the batch leaves to its caller (it needs the careful
+/// one-request path: a row in an unexpected state, a parked request). When a flush throws (PostgreSQL away, one bad row
+/// failing the transaction), every item of that batch gets null, so each falls back to its own write with its own retry:
+/// a failed batch fails only its own requests, and a bad row fails only itself.
+/// </para>
+/// </summary>
+public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult : class
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult?>>> _flush;
+    private readonly GroupCommitSettings _settings;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly CancellationTokenSource _stopped = new();
+    private readonly Task[] _writers;
+
+    /// <param name="name">What is written ("claims", "outcomes"), for the log.</param>
+    /// <param name="flush">Writes one batch in one transaction; returns one answer per item, in order.</param>
+    public GroupCommit(string name, Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult?>>> flush,
+        GroupCommitSettings settings, ILogger logger)
+    {
+        _name = name;
+        _flush = flush;
+        _settings = settings;
+        _logger = logger;
+        _writers = Enumerable.Range(0, Math.Max(1, settings.Writers)).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+    }
+
+    /// <summary>Batches written so far and the items in them (for the benchmark's report and tests).</summary>
+    public (long Batches, long Items) Written => (Interlocked.Read(ref _batches), Interlocked.Read(ref _items));
+
+    private long _batches;
+    private long _items;
+
+    /// <summary>
+    /// Queues <paramref name="item"/> for the next flush. Returns its answer, or null when the caller must write it alone.
+    /// Not cancellable on purpose: once queued the write may happen, and the caller learns whether it did.
+    /// </summary>
+    public Task<TResult?> WriteAsync(TItem item)
+    {
+        var pending = new Pending(item);
+        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult<TResult?>(null);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(_settings.MaxBatch);
+        var items = new List<TItem>(_settings.MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            items.Clear();
+            while (batch.Count < _settings.MaxBatch && _queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                items.Add(pending.Item);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var answers = await _flush(items, _stopped.Token);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(answers[i]);
+                }
+
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _items, batch.Count);
+            }
+            catch (Exception e)
+            {
+                // Each item takes the one-request path, which retries through outages and isolates a bad row.
+                Log.BatchFailed(_logger, _name, batch.Count, e.GetType().Name, e.Message);
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetResult(null);
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops taking writes, lets the queued ones flush, then returns.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers);
+        _stopped.Dispose();
+    }
+
+    private sealed class Pending(TItem item)
+    {
+        public TItem Item { get; } = item;
+
+        public TaskCompletionSource<TResult?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>How a <see cref="GroupCommit{TItem,TResult}"/> batches.</summary>
+/// <param name="MaxBatch">Most items in one flush.</param>
+/// <param name="Writers">Flushes on the wire at once (each holds one connection while it writes).</param>
+public sealed record GroupCommitSettings(int MaxBatch, int Writers);

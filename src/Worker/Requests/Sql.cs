@@ -1,0 +1,14 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Worker.Requests;
+
+/// <summary>Typed parameters for the write path's SQL; a batch sends each column as one array for <c>unnest</c>.</summary>
+internal static class Sql
+{
+    public static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
+        new(name, type) { Value = value ?? DBNull.Value };
+
+    public static NpgsqlParameter Array<TRow, TValue>(string name, NpgsqlDbType type, IEnumerable<TRow> rows, Func<TRow, TValue> column) =>
+        new(name, NpgsqlDbType.Array | type) { Value = rows.Select(column).ToArray() };
+}
