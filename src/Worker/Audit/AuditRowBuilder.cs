@@ -4,6 +4,8 @@ using Worker.Contracts;
 using Worker.DeadLetters;
 using Worker.Messaging;
 
+using Worker.Requests;
+
 namespace Worker.Audit;
 
 /// <summary>
@@ -29,14 +31,14 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
     /// <param name="result">The result to be published, kept in <see cref="RequestRow.Result"/>; a dead-lettered failure makes the row <c>parked</c>.</param>
     /// <remarks><see cref="RequestRow.AttemptCount"/> holds this delivery's calls; the write adds it to earlier deliveries'.</remarks>
     public RequestRow Completed(CompletionRequested request, DateTimeOffset receivedAt, ChainOutcome outcome, DateTimeOffset completedAt,
-        object? result = null)
+        RequestResult? result = null)
     {
         var row = Base(request, receivedAt, storePrompt: true, storeMetadata: true);
         row.Attempts = [.. outcome.Attempts.Select(a => Attempt(request.RequestId, a))];
         var calls = outcome.Attempts.Where(a => a.CallMade).ToList();
 
         row.Status = outcome.Succeeded ? RequestStatus.Succeeded
-            : result is CompletionFailed { DeadLettered: true } ? RequestStatus.Parked
+            : result is { IsParked: true } ? RequestStatus.Parked
             : RequestStatus.Failed;
         row.Result = result is null ? null : StoredJson.Result(result);
         row.FirstAttemptAt = calls.Count > 0 ? Micro(calls[0].StartedAt) : null;
@@ -67,7 +69,7 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
 
     /// <summary>The terminal row of a request the validator refused: failed, <c>invalid_request</c>, no attempt.</summary>
     public RequestRow Rejected(CompletionRequested request, string problem, DateTimeOffset receivedAt, DateTimeOffset completedAt,
-        CompletionFailed? result = null)
+        RequestResult? result = null)
     {
         // What made the request invalid may be its size: the prompt text and metadata are kept only within the limits.
         var row = Base(request, receivedAt, storePrompt: PromptFits(request), storeMetadata: MetadataFits(request));
@@ -77,34 +79,6 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
         row.FailureReason = FailureReasons.InvalidRequest;
         row.Error = AuditText.Clean(problem);
         return row;
-    }
-
-    /// <summary>
-    /// The dead letter of a <c>parked</c> outcome row: the full request (what a replay sends, whatever the prompt storage
-    /// policy), and its cause: the reason, the last error class and provider, the chain.
-    /// </summary>
-    public static DeadLetterRow Parked(CompletionRequested request, RequestRow row)
-    {
-        var lastFailure = row.Attempts.LastOrDefault(a => a.ErrorClass is not null);
-        var provider = row.Provider ?? row.Attempts.LastOrDefault()?.Provider;
-        var reason = row.FailureReason ?? FailureReasons.ProvidersExhausted;
-        return new DeadLetterRow
-        {
-            Id = row.RequestId,
-            RequestId = row.RequestId,
-            Source = DeadLetterSource.Chain,
-            Status = DeadLetterStatus.Parked,
-            Reason = reason,
-            ErrorClass = lastFailure?.ErrorClass,
-            Provider = provider,
-            Chain = row.Chain,
-            GroupKey = DeadLetterGroups.Key(reason, lastFailure?.ErrorClass, provider, row.Chain, null),
-            Error = row.Error,
-            Message = StoredJson.Request(request),
-            FirstParkedAt = row.CompletedAt ?? row.ReceivedAt,
-            LastParkedAt = row.CompletedAt ?? row.ReceivedAt,
-            ParkCount = 1,
-        };
     }
 
     private RequestRow Base(CompletionRequested request, DateTimeOffset receivedAt, bool storePrompt, bool storeMetadata)

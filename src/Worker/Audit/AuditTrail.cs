@@ -155,27 +155,6 @@ public sealed class AuditTrail(
             message = excluded.message, released_at = NULL
         """;
 
-    // Parking again (a replay that failed the same way) reopens the request's one dead letter with the latest cause.
-    private const string ParkSql = $"""
-        INSERT INTO dead_letters (id, request_id, source, status, reason, error_class, provider, chain, group_key, error, message,
-                                  first_parked_at, last_parked_at, park_count)
-        VALUES (@id, @id, '{DeadLetterSource.Chain}', '{DeadLetterStatus.Parked}', @reason, @error_class, @provider, @chain, @group_key,
-                @error, @message, @parked_at, @parked_at, 1)
-        ON CONFLICT (id) DO UPDATE
-        SET status = '{DeadLetterStatus.Parked}',
-            reason = excluded.reason,
-            error_class = excluded.error_class,
-            provider = excluded.provider,
-            chain = excluded.chain,
-            group_key = excluded.group_key,
-            error = excluded.error,
-            message = excluded.message,
-            last_parked_at = excluded.last_parked_at,
-            park_count = dead_letters.park_count + 1,
-            resolved_at = NULL,
-            resolved_by = NULL
-        """;
-
     /// <summary>
     /// Claims the request for this delivery, or says why it must not run here. Waits for PostgreSQL while it is away: no
     /// provider is called before the claim is stored.
@@ -264,10 +243,14 @@ public sealed class AuditTrail(
             return 0;
         }
 
+        // SKIP LOCKED: a row locked now is being finished (an outcome batch) or read by a duplicate's claim; it needs no
+        // renewal this round, and waiting for it while holding other rows' locks could deadlock with an outcome batch.
         await using var command = database.CreateCommand("""
-            UPDATE requests r SET lease_until = now() + @lease
-            FROM unnest(@ids, @tokens) AS held(request_id, claim_token)
-            WHERE r.request_id = held.request_id AND r.claim_token = held.claim_token
+            WITH held AS (
+                SELECT r.request_id FROM requests r
+                JOIN unnest(@ids, @tokens) AS h(request_id, claim_token) ON r.request_id = h.request_id AND r.claim_token = h.claim_token
+                FOR UPDATE OF r SKIP LOCKED)
+            UPDATE requests r SET lease_until = now() + @lease FROM held WHERE r.request_id = held.request_id
             """);
         command.Parameters.Add(Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
         command.Parameters.Add(Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
@@ -302,11 +285,11 @@ public sealed class AuditTrail(
     /// dead-lettered <see cref="CompletionFailed"/> parks the request. Call it before publishing. Returns what to
     /// publish: <paramref name="result"/>, or the result another delivery stored first.
     /// </summary>
-    public async Task<object> CompleteAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, DateTimeOffset completedAt,
-        object result, CancellationToken cancellationToken)
+    public async Task<RequestResult> CompleteAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, DateTimeOffset completedAt,
+        RequestResult result, CancellationToken cancellationToken)
     {
         var row = rows.Completed(request, claim.ReceivedAt, outcome, completedAt, result);
-        var parked = row.Status == RequestStatus.Parked ? AuditRowBuilder.Parked(request, row) : null;
+        var parked = row.Status == RequestStatus.Parked ? ChainParking.Row(request, row) : null;
         try
         {
             if (parked is null && await batches.TryCompleteAsync(row, claim.Token))
@@ -402,7 +385,7 @@ public sealed class AuditTrail(
     /// an existing row. Returns what to publish and whether it is the request's result (its message id is the request's
     /// result id) or a refusal of this delivery only (another request holds the id).
     /// </summary>
-    public async Task<(object Result, bool IsRequestResult)> RejectAsync(CompletionRequested request, string problem, DateTimeOffset receivedAt,
+    public async Task<(RequestResult Result, bool IsRequestResult)> RejectAsync(CompletionRequested request, string problem, DateTimeOffset receivedAt,
         DateTimeOffset completedAt, CompletionFailed result, CancellationToken cancellationToken)
     {
         var row = rows.Rejected(request, problem, receivedAt, completedAt, result);
@@ -437,7 +420,7 @@ public sealed class AuditTrail(
         // The id is taken. The same refused request delivered again gets its stored result, and a deferral row left for
         // it is obsolete (it would send the request again and again).
         var samePayload = existing!.PayloadHash is null || existing.PayloadHash == row.PayloadHash;
-        if (samePayload && StoredJson.ReadResult(existing.Status, existing.Result) is CompletionFailed stored)
+        if (samePayload && StoredJson.ReadResult(existing.Status, existing.Result) is RequestResult.Failed stored)
         {
             await retry.RunAsync("outcome", row.RequestId, async ct =>
             {
@@ -496,7 +479,7 @@ public sealed class AuditTrail(
             {
                 if (parked is not null)
                 {
-                    await db.Database.ExecuteSqlRawAsync(ParkSql, ParkParameters(parked), token);
+                    await ChainParking.ParkAsync(db.Database, parked, token);
                 }
 
                 await db.Database.ExecuteSqlRawAsync(EndDeferralSql,
@@ -613,19 +596,6 @@ public sealed class AuditTrail(
         Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
         Parameter("result", NpgsqlDbType.Jsonb, row.Result),
         Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
-    ];
-
-    private static NpgsqlParameter[] ParkParameters(DeadLetterRow parked) =>
-    [
-        Parameter("id", NpgsqlDbType.Uuid, parked.Id),
-        Parameter("reason", NpgsqlDbType.Varchar, parked.Reason),
-        Parameter("error_class", NpgsqlDbType.Varchar, parked.ErrorClass),
-        Parameter("provider", NpgsqlDbType.Varchar, parked.Provider),
-        Parameter("chain", NpgsqlDbType.Varchar, parked.Chain),
-        Parameter("group_key", NpgsqlDbType.Varchar, parked.GroupKey),
-        Parameter("error", NpgsqlDbType.Text, parked.Error),
-        Parameter("message", NpgsqlDbType.Jsonb, parked.Message),
-        Parameter("parked_at", NpgsqlDbType.TimestampTz, parked.LastParkedAt),
     ];
 
     private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>

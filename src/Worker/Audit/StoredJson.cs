@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Worker.Contracts;
 
+using Worker.Requests;
+
 namespace Worker.Audit;
 
 /// <summary>
@@ -40,28 +42,25 @@ public static class StoredJson
     }
 
     /// <summary>A <see cref="CompletionSucceeded"/> or <see cref="CompletionFailed"/> as published.</summary>
-    public static string Result(object result) => result switch
-    {
-        CompletionSucceeded s => JsonSerializer.Serialize(s with
+    public static string Result(RequestResult result) => result.Match(
+        s => JsonSerializer.Serialize(s with
         {
             ConversationId = AuditText.Clean(s.ConversationId),
             Text = AuditText.Clean(s.Text)!,
             Metadata = MetadataJson.Clean(s.Metadata),
         }, Options),
-        CompletionFailed f => JsonSerializer.Serialize(f with
+        f => JsonSerializer.Serialize(f with
         {
             ConversationId = AuditText.Clean(f.ConversationId),
             Error = AuditText.Clean(f.Error)!,
             Metadata = MetadataJson.Clean(f.Metadata),
-        }, Options),
-        _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
-    };
+        }, Options));
 
     /// <summary>The stored result of a row in <paramref name="status"/>; null when there is none (rows written before it was kept).</summary>
-    public static object? ReadResult(string status, string? json) => json is null ? null : status switch
+    public static RequestResult? ReadResult(string status, string? json) => json is null ? null : status switch
     {
-        RequestStatus.Succeeded => JsonSerializer.Deserialize<CompletionSucceeded>(json, Options),
-        RequestStatus.Failed or RequestStatus.Parked => JsonSerializer.Deserialize<CompletionFailed>(json, Options),
+        RequestStatus.Succeeded => JsonSerializer.Deserialize<CompletionSucceeded>(json, Options)!,
+        RequestStatus.Failed or RequestStatus.Parked => JsonSerializer.Deserialize<CompletionFailed>(json, Options)!,
         _ => null,
     };
 }

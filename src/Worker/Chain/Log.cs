@@ -2,7 +2,8 @@ namespace Worker.Chain;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Information,
+    // Debug: at thousands of requests per second a line per success costs real CPU, and the audit trail has it all.
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Debug,
         Message = "Request {RequestId}: {Provider}/{Model} answered on attempt {Attempt} in {LatencyMs} ms")]
     public static partial void Answered(ILogger logger, Guid requestId, string provider, string model, int attempt, long latencyMs);
 

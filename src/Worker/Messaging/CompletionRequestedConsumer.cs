@@ -4,6 +4,7 @@ using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
@@ -105,7 +106,7 @@ public sealed class CompletionRequestedConsumer(
 
             var completedAt = time.GetUtcNow();
             var lineage = OutcomeLineage.Of(request.RequestId, claim.ReplayCount, claim.StoredResult);
-            object result;
+            RequestResult result;
             if (outcome.Succeeded)
             {
                 result = Results.Succeeded(request, outcome, completedAt, lineage);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using MassTransit;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
@@ -45,14 +46,10 @@ public static class Results
     /// not acknowledged as done. The message id is derived from the request id and the outcome's replay count, so
     /// consumers can drop duplicates of one outcome and still receive the newer outcome a replay produces.
     /// </summary>
-    /// <remarks>Takes the result as <see cref="object"/> (a stored one is only known at run time) and publishes it as its own type.</remarks>
     /// <param name="messageId">Only for a refusal that is not the request's result (<see cref="RefusalMessageId"/>).</param>
-    public static Task PublishAsync(ConsumeContext context, object result, Guid? messageId = null) => result switch
-    {
-        CompletionSucceeded s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId, s.ReplayCount)),
-        CompletionFailed f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId, f.ReplayCount)),
-        _ => throw new ArgumentException($"{result.GetType().Name} is not a result message", nameof(result)),
-    };
+    public static Task PublishAsync(ConsumeContext context, RequestResult result, Guid? messageId = null) => result.Match(
+        s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId, s.ReplayCount)),
+        f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId, f.ReplayCount)));
 
     private static Task PublishAsync<T>(ConsumeContext context, T result, Guid messageId) where T : class =>
         context.Publish(result, publish =>

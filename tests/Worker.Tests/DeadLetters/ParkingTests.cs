@@ -47,7 +47,7 @@ public class ParkingTests
         var result = Results.Failed(request, FailureReasons.ProvidersExhausted, "Every step of the chain failed.", 2, T0.AddSeconds(2), deadLettered: true);
 
         var row = builder.Completed(request, T0, outcome, T0.AddSeconds(2), result);
-        var parked = AuditRowBuilder.Parked(request, row);
+        var parked = ChainParking.Row(request, row);
 
         Assert.Equal(RequestStatus.Parked, row.Status);
         var stored = Assert.IsType<CompletionFailed>(StoredJson.ReadResult(RequestStatus.Failed, row.Result));

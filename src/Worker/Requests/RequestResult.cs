@@ -1,0 +1,40 @@
+using Worker.Contracts;
+
+namespace Worker.Requests;
+
+/// <summary>
+/// The result an outcome of a request publishes: a <see cref="CompletionSucceeded"/> or a <see cref="CompletionFailed"/>,
+/// nothing else. Stored with the outcome, re-published to duplicates and redeliveries.
+/// </summary>
+public abstract record RequestResult
+{
+    private RequestResult()
+    {
+    }
+
+    public sealed record Succeeded(CompletionSucceeded Message) : RequestResult;
+
+    public sealed record Failed(CompletionFailed Message) : RequestResult;
+
+    public static implicit operator RequestResult(CompletionSucceeded message) => new Succeeded(message);
+
+    public static implicit operator RequestResult(CompletionFailed message) => new Failed(message);
+
+    public Guid RequestId => Match(s => s.RequestId, f => f.RequestId);
+
+    /// <summary>0 for a request's first outcome, n for the outcome of its n-th ops replay.</summary>
+    public int ReplayCount => Match(s => s.ReplayCount, f => f.ReplayCount);
+
+    /// <summary>A failure parked for ops replay.</summary>
+    public bool IsParked => this is Failed { Message.DeadLettered: true };
+
+    /// <summary>The message itself, for the bus and the serializer.</summary>
+    public object Payload => Match<object>(s => s, f => f);
+
+    public T Match<T>(Func<CompletionSucceeded, T> succeeded, Func<CompletionFailed, T> failed) => this switch
+    {
+        Succeeded s => succeeded(s.Message),
+        Failed f => failed(f.Message),
+        _ => throw new InvalidOperationException("unreachable: a result is succeeded or failed"),
+    };
+}
