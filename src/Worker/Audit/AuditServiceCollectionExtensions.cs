@@ -52,7 +52,7 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<AuditWriteRetry>();
         services.AddSingleton<RequestWrites>();
         services.AddSingleton<WorkerMetrics>();
-        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<RequestLifecycle>();
         return services;
     }
 }

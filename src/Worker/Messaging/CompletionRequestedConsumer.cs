@@ -17,7 +17,7 @@ namespace Worker.Messaging;
 /// before the result is published and the message acknowledged. Both writes wait out a PostgreSQL outage for as long as
 /// the process lives, the message unacknowledged and the outcome in memory (<see cref="AuditWriteRetry"/>).
 /// <para>
-/// Every delivery claims the request first (<see cref="AuditTrail.ClaimAsync"/>). A finished request gets its stored
+/// Every delivery claims the request first (<see cref="RequestLifecycle.ClaimAsync"/>). A finished request gets its stored
 /// result re-published, with no provider call; a request running elsewhere, or deferred, is left to the
 /// deferred_requests row that delivers it again; a reused id with another payload is refused. A chain that must wait
 /// longer than Chain:InProcessWaitLimit is deferred: stored with its position and acknowledged, then re-published by the
@@ -28,7 +28,7 @@ namespace Worker.Messaging;
 public sealed class CompletionRequestedConsumer(
     ChainCatalog chains,
     ChainRunner runner,
-    AuditTrail audit,
+    RequestLifecycle audit,
     ClaimLeases leases,
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,

@@ -38,9 +38,6 @@ internal static partial class Log
         Message = "Request {RequestId} resumes at step {Step} attempt {Attempt} after {PriorCalls} earlier provider call(s)")]
     public static partial void Resuming(ILogger logger, Guid requestId, int step, int attempt, int priorCalls);
 
-    [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Claims of {Count} running request(s) not renewed: {Error}; trying again at the next tick")]
-    public static partial void LeasesNotRenewed(ILogger logger, int count, string error);
-
     [LoggerMessage(EventId = 1311, Level = LogLevel.Information,
         Message = "Request {RequestId} stopped unfinished ({Why}): claim released, the message is not acknowledged and is delivered again")]
     public static partial void StoppedUnfinished(ILogger logger, Guid requestId, string why);

@@ -1,3 +1,4 @@
+using Worker.Requests;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

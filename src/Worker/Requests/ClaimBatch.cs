@@ -7,7 +7,7 @@ namespace Worker.Requests;
 /// <summary>
 /// The claims of brand-new requests, many in one statement: each row is inserted <c>in_progress</c> with its claim
 /// token and a lease on the database's clock. A request id that already has a row is not touched; its delivery takes
-/// the one-request path of <see cref="AuditTrail.ClaimAsync"/> (a duplicate, a redelivery, a replay, a deferred
+/// the one-request path of <see cref="RequestLifecycle.ClaimAsync"/> (a duplicate, a redelivery, a replay, a deferred
 /// request coming back), which reads the row under a lock and decides.
 /// </summary>
 internal static class ClaimBatch

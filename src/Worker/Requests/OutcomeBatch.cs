@@ -9,7 +9,7 @@ namespace Worker.Requests;
 /// The outcomes of requests whose claim is still held, many in one transaction: the request rows, every attempt row
 /// and the end of any deferral, in three round trips for the whole batch. An outcome whose claim is gone (its lease
 /// lapsed and another delivery took the request, or an earlier try of this write committed) is left to the
-/// one-request path of <see cref="AuditTrail"/>, which reads what is stored and decides. Parked outcomes never come
+/// one-request path of <see cref="RequestLifecycle"/>, which reads what is stored and decides. Parked outcomes never come
 /// here: parking also writes a dead letter, which only <c>DeadLetters/</c> writes.
 /// </summary>
 internal static class OutcomeBatch

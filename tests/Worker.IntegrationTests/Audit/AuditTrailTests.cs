@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
@@ -131,7 +132,7 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Outcome_write_retried_after_a_lost_commit_acknowledgement_writes_nothing_twice()
     {
-        var audit = _f.Worker.Services.GetRequiredService<AuditTrail>();
+        var audit = _f.Worker.Services.GetRequiredService<RequestLifecycle>();
         var request = TestProducer.NewRequest();
         var now = DateTimeOffset.UtcNow;
         var outcome = new ChainOutcome(null, null, FailureReasons.ProvidersExhausted, "down",

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Worker.Requests;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
@@ -31,9 +32,9 @@ public sealed class ClockSkewTests : IAsyncLifetime
 
         try
         {
-            var first = await skewed.GetRequiredService<AuditTrail>().ClaimAsync(request, CancellationToken.None);
-            var second = await accurate.GetRequiredService<AuditTrail>().ClaimAsync(request, CancellationToken.None);
-            var third = await skewed.GetRequiredService<AuditTrail>().ClaimAsync(request, CancellationToken.None);
+            var first = await skewed.GetRequiredService<RequestLifecycle>().ClaimAsync(request, CancellationToken.None);
+            var second = await accurate.GetRequiredService<RequestLifecycle>().ClaimAsync(request, CancellationToken.None);
+            var third = await skewed.GetRequiredService<RequestLifecycle>().ClaimAsync(request, CancellationToken.None);
 
             Assert.Equal(ClaimOutcome.Claimed, first.Outcome);
             Assert.Equal(ClaimOutcome.Waiting, second.Outcome);

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Worker.Requests;
 using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
@@ -114,7 +115,7 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
         Assert.Equal(1, _f.Sim.GetCounters().Total);
         var row = await AuditDatabase.FindAsync(_db, original.RequestId);
         Assert.Equal((RequestStatus.Succeeded, 1), (row!.Status, row.AttemptCount));
-        Assert.Equal(answered.CompletedAt, Assert.IsType<CompletionSucceeded>(StoredJson.ReadResult(row.Status, row.Result)).CompletedAt);
+        Assert.Equal(answered.CompletedAt, Assert.IsType<RequestResult.Succeeded>(StoredJson.ReadResult(row.Status, row.Result)).Message.CompletedAt);
 
         // The original delivered again still gets its own stored result.
         await _f.Producer.PublishAsync(original with { Metadata = new Dictionary<string, string> { ["retry"] = "1" } });

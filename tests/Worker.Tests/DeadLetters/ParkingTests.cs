@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
@@ -50,7 +51,7 @@ public class ParkingTests
         var parked = ChainParking.Row(request, row);
 
         Assert.Equal(RequestStatus.Parked, row.Status);
-        var stored = Assert.IsType<CompletionFailed>(StoredJson.ReadResult(RequestStatus.Failed, row.Result));
+        var stored = Assert.IsType<RequestResult.Failed>(StoredJson.ReadResult(RequestStatus.Failed, row.Result)).Message;
         Assert.True(stored.DeadLettered);
         Assert.Equal((request.RequestId, request.RequestId, DeadLetterSource.Chain, DeadLetterStatus.Parked), (parked.Id, parked.RequestId, parked.Source, parked.Status));
         Assert.Equal((FailureReasons.ProvidersExhausted, "timeout", "openai", "default"), (parked.Reason, parked.ErrorClass, parked.Provider, parked.Chain));
@@ -92,7 +93,7 @@ public class ParkingTests
         var request = new CompletionRequested(Guid.NewGuid(), "c", [new ChatMessage("user", "Hi")]);
         var parked = Results.Failed(request, FailureReasons.ProvidersExhausted, "all down", 3, T0, deadLettered: true);
 
-        var stored = Assert.IsType<CompletionFailed>(StoredJson.ReadResult(RequestStatus.Parked, StoredJson.Result(parked)));
+        var stored = Assert.IsType<RequestResult.Failed>(StoredJson.ReadResult(RequestStatus.Parked, StoredJson.Result(parked))).Message;
 
         Assert.Equal((parked.RequestId, true, 3), (stored.RequestId, stored.DeadLettered, stored.Attempts));
     }

@@ -1,8 +1,9 @@
+using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Deferrals;
 
-namespace Worker.Tests.Audit;
+namespace Worker.Tests.Requests;
 
 /// <summary>What a delivery of an existing request may do: the claim's rules, in their order.</summary>
 public class ClaimRulesTests

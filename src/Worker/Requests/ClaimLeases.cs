@@ -1,15 +1,16 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Worker.Audit;
+using Worker.Messaging;
 
-namespace Worker.Messaging;
+namespace Worker.Requests;
 
 /// <summary>
 /// Keeps the claims of the requests this instance is running alive: one UPDATE every Messaging:ClaimRenewInterval for
 /// all of them, rather than a timer per request. If PostgreSQL is away the renewal is skipped and tried again at the next
 /// tick; a lease is a minute by default, so a short outage does not let a duplicate run.
 /// </summary>
-public sealed class ClaimLeases(AuditTrail audit, IOptions<MessagingOptions> options, TimeProvider time, ILogger<ClaimLeases> logger) : BackgroundService
+public sealed class ClaimLeases(RequestLifecycle audit, IOptions<MessagingOptions> options, TimeProvider time, ILogger<ClaimLeases> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<Guid, Guid> _held = new();
 

@@ -1,9 +1,10 @@
 using Worker.Chain;
+using Worker.Audit;
 using Worker.Deferrals;
 
-namespace Worker.Audit;
+namespace Worker.Requests;
 
-/// <summary>What a delivery of a request may do, decided by <see cref="AuditTrail.ClaimAsync"/>.</summary>
+/// <summary>What a delivery of a request may do, decided by <see cref="RequestLifecycle.ClaimAsync"/>.</summary>
 public enum ClaimOutcome
 {
     /// <summary>This delivery runs the request, from <see cref="RequestClaim.Start"/>, holding a lease.</summary>

@@ -5,13 +5,13 @@ using NpgsqlTypes;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
+using Worker.Audit;
 using Worker.Deferrals;
 using Worker.Messaging;
 using Worker.Persistence;
 using Worker.ProviderHealth;
-using Worker.Requests;
 
-namespace Worker.Audit;
+namespace Worker.Requests;
 
 /// <summary>
 /// The audit trail's write path, and with it the request's idempotency: two writes per delivery, neither open while a
@@ -28,7 +28,7 @@ namespace Worker.Audit;
 /// </list>
 /// Every write is retried through PostgreSQL outages (<see cref="AuditWriteRetry"/>).
 /// </summary>
-public sealed class AuditTrail(
+public sealed class RequestLifecycle(
     NpgsqlDataSource database,
     IDbContextFactory<AuditDbContext> contexts,
     AuditRowBuilder rows,
@@ -39,7 +39,7 @@ public sealed class AuditTrail(
     IOptions<MessagingOptions> messaging,
     IOptions<ProviderHealthOptions> health,
     TimeProvider time,
-    ILogger<AuditTrail> logger)
+    ILogger<RequestLifecycle> logger)
 {
     // A brand-new request is claimed by its insert; anything else goes through the locked read of ClaimAsync.
     private const string InsertClaimedSql = $"""
