@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
-using Worker.Audit;
+using Worker.Persistence;
 using Worker.Migrations;
 
 // The audit schema's migrator, run explicitly (ops/migrate.sh), never by the worker:

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Npgsql;
 using Worker.Audit;
 using Worker.Migrations;
+using Worker.Persistence;
 
 namespace Worker.Tests.Audit;
 
