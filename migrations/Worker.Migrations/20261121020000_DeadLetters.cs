@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Worker.Audit;
+using Worker.Persistence;
 
 namespace Worker.Migrations;
 

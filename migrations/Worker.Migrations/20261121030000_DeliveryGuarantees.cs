@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Worker.Audit;
+using Worker.Persistence;
 
 namespace Worker.Migrations;
 
@@ -8,10 +8,18 @@ namespace Worker.Migrations;
 /// Delivery guarantees: the canonical payload hash of every request (a reused request id with another payload is
 /// refused), the claim a delivery holds while it runs a request (instance, token, lease), and deferred_requests, where
 /// requests wait durably to resume where their chain stopped.
+/// <para>
+/// Where dotnet ef takes over: the four first migrations were hand-written, with no model snapshot. Rather than a
+/// generated baseline migration with an empty Up (a new id every existing database would have to record before a new
+/// worker may start), this last hand-written migration carries the designer file dotnet ef generated from the model, and
+/// AuditDbContextModelSnapshot.cs holds the same model. The migrations build exactly that model (AuditSchemaTests checks
+/// it on PostgreSQL), so existing databases need no change, <c>dotnet ef migrations add</c> diffs the model against the
+/// snapshot, and <c>dotnet ef migrations remove</c> of the next migration reverts the snapshot to this one's model.
+/// </para>
 /// </summary>
 [DbContext(typeof(AuditDbContext))]
 [Migration("20261121030000_DeliveryGuarantees")]
-public sealed class DeliveryGuarantees : Migration
+public sealed partial class DeliveryGuarantees : Migration
 {
     protected override void Up(MigrationBuilder migrationBuilder)
     {

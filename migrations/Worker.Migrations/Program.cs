@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
-using Worker.Audit;
+using Worker.Persistence;
 using Worker.Migrations;
 
 // The audit schema's migrator, run explicitly (ops/migrate.sh), never by the worker:
@@ -11,6 +11,13 @@ using Worker.Migrations;
 //   script [path]    write the idempotent SQL script (default migrations/sql/audit-idempotent.sql; "-" for stdout)
 // The database comes from ConnectionStrings__Postgres.
 const string usage = "usage: Worker.Migrations [migrate | status | script [path]]";
+// dotnet ef runs this entry point looking for a host to take services from (adding --applicationName=...); there is
+// none here: it builds the context with DesignTimeContextFactory. Do nothing, whatever else was passed.
+if (args.Any(a => a.StartsWith("--applicationName", StringComparison.Ordinal)))
+{
+    return 0;
+}
+
 var command = args.Length > 0 ? args[0] : "migrate";
 
 if (command == "script")

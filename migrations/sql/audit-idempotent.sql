@@ -111,7 +111,7 @@ DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121000000_InitialAudit') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-    VALUES ('20261121000000_InitialAudit', '10.0.0');
+    VALUES ('20261121000000_InitialAudit', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;
@@ -235,7 +235,7 @@ DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121010000_ProviderHealth') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-    VALUES ('20261121010000_ProviderHealth', '10.0.0');
+    VALUES ('20261121010000_ProviderHealth', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;
@@ -365,7 +365,7 @@ DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121020000_DeadLetters') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-    VALUES ('20261121020000_DeadLetters', '10.0.0');
+    VALUES ('20261121020000_DeadLetters', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;
@@ -434,7 +434,7 @@ DO $EF$
 BEGIN
     IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261121030000_DeliveryGuarantees') THEN
     INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
-    VALUES ('20261121030000_DeliveryGuarantees', '10.0.0');
+    VALUES ('20261121030000_DeliveryGuarantees', '10.0.15');
     END IF;
 END $EF$;
 COMMIT;

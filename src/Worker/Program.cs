@@ -1,6 +1,6 @@
 using Npgsql;
-using Worker.Audit;
 using Worker.Hosting;
+using Worker.Persistence;
 
 try
 {

@@ -10,7 +10,7 @@ namespace Worker.Audit;
 
 /// <summary>
 /// Turns a request and its chain outcome into audit rows: no I/O, so every mapping rule is unit-tested.
-/// Text is cleaned and cut to the column sizes of <see cref="AuditDbContext"/>; times are cut to PostgreSQL's microseconds.
+/// Text is cleaned and cut to the column sizes of <see cref="Persistence.AuditDbContext"/>; times are cut to PostgreSQL's microseconds.
 /// </summary>
 public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<RequestLimits> limits, PriceTable prices)
 {

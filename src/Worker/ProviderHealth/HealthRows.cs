@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 namespace Worker.ProviderHealth;
 
 /// <summary>What a ping says about a provider. Stored lower-case.</summary>
@@ -106,73 +104,4 @@ public sealed class AlertRow
     public DateTimeOffset? ResolvedAt { get; set; }
 
     public string Detail { get; set; } = "";
-}
-
-/// <summary>The provider health tables in the audit database's model (AuditDbContext calls this).</summary>
-public static class ProviderHealthModel
-{
-    public static void Configure(ModelBuilder modelBuilder)
-    {
-        modelBuilder.Entity<PingRow>(e =>
-        {
-            e.ToTable("provider_pings");
-            e.HasKey(p => p.Id);
-            e.Property(p => p.Id).HasColumnName("id").UseIdentityAlwaysColumn();
-            e.Property(p => p.Provider).HasColumnName("provider").HasMaxLength(128);
-            e.Property(p => p.Model).HasColumnName("model").HasMaxLength(128);
-            e.Property(p => p.Slot).HasColumnName("slot");
-            e.Property(p => p.PingedAt).HasColumnName("pinged_at");
-            e.Property(p => p.LatencyMs).HasColumnName("latency_ms");
-            e.Property(p => p.Outcome).HasColumnName("outcome").HasMaxLength(16);
-            e.Property(p => p.ErrorClass).HasColumnName("error_class").HasMaxLength(32);
-            e.Property(p => p.HttpStatus).HasColumnName("http_status");
-            e.Property(p => p.Detail).HasColumnName("detail");
-            e.Property(p => p.Instance).HasColumnName("instance").HasMaxLength(128);
-            e.HasIndex(p => new { p.Provider, p.Model, p.PingedAt }).HasDatabaseName("ix_provider_pings_provider_model_pinged_at");
-            // The sync step reads every pair's new pings by time.
-            e.HasIndex(p => p.PingedAt).HasDatabaseName("ix_provider_pings_pinged_at");
-        });
-
-        modelBuilder.Entity<HealthSlotRow>(e =>
-        {
-            e.ToTable("provider_health_slots");
-            e.HasKey(s => new { s.Job, s.Slot });
-            e.Property(s => s.Job).HasColumnName("job").HasMaxLength(300);
-            e.Property(s => s.Slot).HasColumnName("slot");
-            e.Property(s => s.ClaimedBy).HasColumnName("claimed_by").HasMaxLength(128);
-            e.Property(s => s.ClaimedAt).HasColumnName("claimed_at");
-            e.HasIndex(s => s.ClaimedAt).HasDatabaseName("ix_provider_health_slots_claimed_at");
-        });
-
-        modelBuilder.Entity<BreakerEventRow>(e =>
-        {
-            e.ToTable("breaker_events");
-            e.HasKey(b => b.Id);
-            e.Property(b => b.Id).HasColumnName("id").UseIdentityAlwaysColumn();
-            e.Property(b => b.Provider).HasColumnName("provider").HasMaxLength(128);
-            e.Property(b => b.Model).HasColumnName("model").HasMaxLength(128);
-            e.Property(b => b.Transition).HasColumnName("transition").HasMaxLength(16);
-            e.Property(b => b.At).HasColumnName("at");
-            e.Property(b => b.Instance).HasColumnName("instance").HasMaxLength(128);
-            e.HasIndex(b => new { b.Provider, b.Model, b.At }).HasDatabaseName("ix_breaker_events_provider_model_at");
-            e.HasIndex(b => b.At).HasDatabaseName("ix_breaker_events_at");
-        });
-
-        modelBuilder.Entity<AlertRow>(e =>
-        {
-            e.ToTable("provider_alerts");
-            e.HasKey(a => a.Id);
-            e.Property(a => a.Id).HasColumnName("id");
-            e.Property(a => a.Rule).HasColumnName("rule").HasMaxLength(64);
-            e.Property(a => a.Provider).HasColumnName("provider").HasMaxLength(128);
-            e.Property(a => a.Model).HasColumnName("model").HasMaxLength(128);
-            e.Property(a => a.RaisedAt).HasColumnName("raised_at");
-            e.Property(a => a.ResolvedAt).HasColumnName("resolved_at");
-            e.Property(a => a.Detail).HasColumnName("detail");
-            // One open alert per rule, provider and model: raising is an INSERT ... ON CONFLICT DO NOTHING on this.
-            e.HasIndex(a => new { a.Rule, a.Provider, a.Model }).IsUnique().HasFilter("resolved_at IS NULL")
-                .HasDatabaseName("ux_provider_alerts_open");
-            e.HasIndex(a => a.RaisedAt).HasDatabaseName("ix_provider_alerts_raised_at");
-        });
-    }
 }

@@ -3,6 +3,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.Hosting;
 using Worker.Migrations;
+using Worker.Persistence;
 
 namespace Worker.IntegrationTests.Audit;
 

@@ -11,6 +11,7 @@ using Worker.Audit;
 using Worker.Hosting;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator;
 using Worker.Simulator.Calls;
 

@@ -6,6 +6,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.Hosting;
 using Worker.IntegrationTests.Audit;
+using Worker.Persistence;
 using Worker.Simulator;
 using Worker.Simulator.Calls;
 

@@ -10,6 +10,7 @@ using Worker.Chain;
 using Worker.Hosting;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Simulator;
 using Worker.Simulator.Calls;

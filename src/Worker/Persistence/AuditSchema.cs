@@ -1,7 +1,7 @@
 using Npgsql;
 using Worker.Hosting;
 
-namespace Worker.Audit;
+namespace Worker.Persistence;
 
 /// <summary>
 /// The schema this build writes to. The worker never migrates: ops/migrate.sh does, explicitly, and the worker refuses
