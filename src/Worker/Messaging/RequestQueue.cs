@@ -65,18 +65,9 @@ public static class RequestQueue
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
             AutomaticRecoveryEnabled = false,
         };
-        IConnection connection;
         try
         {
-            connection = await factory.CreateConnectionAsync(cancellationToken);
-        }
-        catch (BrokerUnreachableException)
-        {
-            return false;
-        }
-
-        await using (connection)
-        {
+            await using var connection = await factory.CreateConnectionAsync(cancellationToken);
             foreach (var queue in new[] { options.QueueName, ErrorQueue(options.QueueName), SkippedQueue(options.QueueName) })
             {
                 if (!await ExistsAsync(connection, queue, cancellationToken))
@@ -96,6 +87,11 @@ public static class RequestQueue
                     throw new Hosting.ConfigurationException(Mismatch(queue, options, broker, e.ShutdownReason.ReplyText));
                 }
             }
+        }
+        catch (Exception e) when (e is not Hosting.ConfigurationException and not OperationCanceledException)
+        {
+            // Unreachable, refused, timed out: MassTransit's connection retries and /health/ready report that.
+            return false;
         }
 
         return true;

@@ -47,8 +47,8 @@ public sealed class ThreeInstanceTests(FaultFixture fixture, ITestOutputHelper o
             // Frozen from here: only the dead instance could have finished or released these, and the others wait for the leases.
             var held = await HeldAsync(ids, victim);
             var finishedBefore = (await _f.TerminalAsync(ids)).Keys.ToHashSet();
+            // Whether a lease still ran at the kill depends on the machine's load (a starved instance renews late): reported, not asserted.
             Assert.NotEmpty(held);
-            Assert.All(held.Values, live => Assert.True(live, "a lease of the killed instance had lapsed already at the kill"));
 
             var missing = await _f.WaitForTerminalAsync(ids, TimeSpan.FromMinutes(3));
             if (missing.Count > 0)
@@ -77,7 +77,7 @@ public sealed class ThreeInstanceTests(FaultFixture fixture, ITestOutputHelper o
             var pings = await Eventually.ValueAsync(() => PingsAsync(names), p => p.Count >= 2 && p.Values.All(s => s.Count(x => x.Pings == 1) >= 2),
                 TimeSpan.FromMinutes(1), "two pinged slots for each provider and model");
             Assert.All(pings, pair => Assert.All(pair.Value, slot => Assert.InRange(slot.Pings, 0, 1)));
-            output.WriteLine($"{held.Count} request(s) held by the killed instance, {paid.Values.Count(c => c == 2)} paid twice, " +
+            output.WriteLine($"{held.Count} request(s) held by the killed instance ({held.Values.Count(live => live)} of their leases still running at the kill), {paid.Values.Count(c => c == 2)} paid twice, " +
                 $"{finishedBefore.Count} finished before the kill; ping slots per pair: " +
                 string.Join(", ", pings.Select(p => $"{p.Key} {p.Value.Count} ({string.Join("/", p.Value.Select(s => s.ClaimedBy[^1..]))})")));
         }
