@@ -5,7 +5,7 @@
 # tests/Worker.Benchmarks. Results: bench/results/latest.md and latest.json (partial.* for --quick or --scenario).
 #   ops/bench.sh                       every scenario, about 11 minutes with the build on 2 cores
 #   ops/bench.sh --quick               smaller sizes: a smoke run of about 2 minutes
-#   ops/bench.sh --scenario overhead   one scenario (drain, inflight, outage, recovery, overhead, flaky); repeatable
+#   ops/bench.sh --scenario overhead   one scenario (drain, inflight, outage, recovery, overhead, flaky, scale); repeatable
 #   ops/bench.sh --help                every size that can be set, e.g. --drain-requests 5000
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

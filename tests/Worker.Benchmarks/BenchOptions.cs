@@ -55,6 +55,12 @@ public sealed class Sizes
     /// <summary>Flaky: the primary's attempt timeout, so a hang costs this long (the Portkey anchor's 2 s).</summary>
     public int FlakyTimeoutSeconds { get; set; } = 2;
 
+    /// <summary>Scale: worker processes of the second run (the first runs one), all on one broker and one database.</summary>
+    public int ScaleInstances { get; set; } = 3;
+
+    /// <summary>Scale: requests in flight per instance, and each instance's concurrency and prefetch (latency and window as in-flight's).</summary>
+    public int ScaleInFlightPerInstance { get; set; } = 200;
+
     public static Sizes Quick() => new()
     {
         DrainRequests = 3_000,
@@ -66,6 +72,7 @@ public sealed class Sizes
         RecoveryPingSeconds = 10,
         OverheadSeconds = 5,
         FlakyRequests = 300,
+        ScaleInFlightPerInstance = 50,
     };
 
     internal static IEnumerable<PropertyInfo> Knobs => typeof(Sizes).GetProperties();
@@ -77,7 +84,7 @@ public sealed class Sizes
 /// <summary>The command line of the benchmark tool.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] ScenarioNames = ["drain", "inflight", "outage", "recovery", "overhead", "flaky"];
+    public static readonly string[] ScenarioNames = ["drain", "inflight", "outage", "recovery", "overhead", "flaky", "scale"];
 
     public bool Quick { get; private set; }
 

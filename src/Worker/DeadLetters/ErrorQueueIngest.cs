@@ -40,10 +40,10 @@ public sealed class ErrorQueueIngest(
         """;
 
     /// <summary>The queue MassTransit moves the request queue's faulted messages to.</summary>
-    public string Queue => messaging.Value.QueueName + "_error";
+    public string Queue => RequestQueue.ErrorQueue(messaging.Value.QueueName);
 
     /// <summary>The queue MassTransit moves messages to when no consumer on the request queue takes their message type.</summary>
-    public string SkippedQueue => messaging.Value.QueueName + "_skipped";
+    public string SkippedQueue => RequestQueue.SkippedQueue(messaging.Value.QueueName);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -66,9 +66,10 @@ public sealed class ErrorQueueIngest(
             {
                 await using var connection = await factory.CreateConnectionAsync(stoppingToken);
                 await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-                // As MassTransit declares it (durable, no arguments), so whichever of the two comes first, both agree.
-                await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: stoppingToken);
-                await channel.QueueDeclareAsync(SkippedQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: stoppingToken);
+                // As MassTransit declares them (durable, the request queue's arguments), so whichever of the two comes first, both agree.
+                var arguments = RequestQueue.Arguments(messaging.Value);
+                await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: stoppingToken);
+                await channel.QueueDeclareAsync(SkippedQueue, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: stoppingToken);
                 await channel.BasicQosAsync(0, 16, false, stoppingToken);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) => IngestAsync(channel, delivery, skipped: false, stoppingToken);

@@ -135,7 +135,7 @@ public sealed class ReplayRunner(
             """, stoppingToken, ("id", operation.Id), ("now", time.GetUtcNow()));
         Log.ReplayRunning(logger, operation.Id, operation.RequestedBy, operation.RedirectChain ?? "(own)", settings.ReplayPerSecond);
 
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{messaging.Value.QueueName}"));
+        var endpoint = await bus.GetSendEndpoint(RequestQueue.SendAddress(messaging.Value));
         var pacer = new ReplayPacer(settings.ReplayPerSecond, time);
         while (await PendingItemsAsync(operation.Id, stoppingToken) is { Count: > 0 } batch)
         {

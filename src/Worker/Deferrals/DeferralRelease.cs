@@ -78,7 +78,7 @@ public sealed class DeferralRelease(
             return 0;
         }
 
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+        var endpoint = await bus.GetSendEndpoint(RequestQueue.SendAddress(messaging.Value));
         var sent = new List<Guid>();
         var unreadable = new List<Guid>();
         await Task.WhenAll(due.Select(async row =>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Worker.Messaging;
 
-/// <summary>The request queue's name, concurrency and prefetch, all from the <c>Messaging</c> section.</summary>
+/// <summary>The request queue's name, type, concurrency and prefetch, all from the <c>Messaging</c> section.</summary>
 public sealed class CompletionRequestedConsumerDefinition : ConsumerDefinition<CompletionRequestedConsumer>
 {
     private readonly MessagingOptions _options;
@@ -19,6 +19,7 @@ public sealed class CompletionRequestedConsumerDefinition : ConsumerDefinition<C
         IConsumerConfigurator<CompletionRequestedConsumer> consumerConfigurator, IRegistrationContext context)
     {
         endpointConfigurator.PrefetchCount = _options.PrefetchCount;
+        RequestQueue.Configure(endpointConfigurator, _options);
         // Deliberately no UseMessageRetry: the chain is the only retry loop (see ChainRunner).
     }
 }

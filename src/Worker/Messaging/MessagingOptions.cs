@@ -14,6 +14,16 @@ public sealed class MessagingOptions
     public string QueueName { get; set; } = "completion-requests";
 
     /// <summary>
+    /// The type of the request queue and of its <c>_error</c> and <c>_skipped</c> queues: <c>classic</c> (default) or
+    /// <c>quorum</c> (replicated across a RabbitMQ cluster; no message priorities on RabbitMQ 3.x). RabbitMQ cannot change
+    /// a queue's type in place: to switch, drain and delete the three queues first (docs/scaling.md).
+    /// </summary>
+    public string QueueType { get; set; } = RequestQueue.Classic;
+
+    /// <summary>Whether <see cref="QueueType"/> is <c>quorum</c>.</summary>
+    public bool IsQuorum => string.Equals(QueueType, RequestQueue.Quorum, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Requests processed at once by one worker. LLM calls are slow and I/O-bound, so this can be high (thousands): a
     /// request's claim and outcome share group commits with the others in flight, and its one-request writes wait for a
     /// pool connection in memory (<see cref="Worker.Persistence.DatabaseGate"/>), so no value exhausts the pool.
@@ -61,6 +71,8 @@ public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOption
     public ValidateOptionsResult Validate(string? name, MessagingOptions o)
     {
         var problems = new OptionProblems();
+        problems.Check(RequestQueue.Types.Contains(o.QueueType, StringComparer.OrdinalIgnoreCase), $"{MessagingOptions.Section}:QueueType",
+            $"must be {string.Join(" or ", RequestQueue.Types)}, was '{o.QueueType}'");
         problems.Check(o.ClaimRenewInterval * 2 <= o.ClaimLease, $"{MessagingOptions.Section}:ClaimRenewInterval",
             $"must be at most half of Messaging:ClaimLease ({OptionProblems.Text(o.ClaimLease)}), was {OptionProblems.Text(o.ClaimRenewInterval)}");
         return problems.Result();

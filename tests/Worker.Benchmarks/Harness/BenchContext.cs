@@ -101,9 +101,12 @@ public sealed class BenchContext : IAsyncDisposable
         return environment;
     }
 
-    /// <summary>Starts the Release worker; with <paramref name="waitUntilConsuming"/>, returns once it is ready and consuming.</summary>
+    /// <summary>
+    /// Starts the Release worker; with <paramref name="waitUntilConsuming"/>, returns once it is ready and the request queue
+    /// has <paramref name="consumers"/> consumers (more than one when several instances are started one after another).
+    /// </summary>
     public async Task<ServiceProcess> StartWorkerAsync(string scenario, IReadOnlyDictionary<string, string> settings, bool waitUntilConsuming,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, int consumers = 1)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var environment = WorkerEnvironment(settings);
@@ -125,7 +128,7 @@ public sealed class BenchContext : IAsyncDisposable
             try
             {
                 if ((await http.GetAsync($"{url}/health/ready", cancellationToken)).IsSuccessStatusCode &&
-                    (await Broker.DepthAsync(Broker.WorkerQueue, cancellationToken)).Consumers > 0)
+                    (await Broker.DepthAsync(Broker.WorkerQueue, cancellationToken)).Consumers >= consumers)
                     return worker;
             }
             catch (HttpRequestException)

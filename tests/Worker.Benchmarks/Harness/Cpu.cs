@@ -72,7 +72,7 @@ public readonly record struct CpuSample(long Busy, long Total)
 /// </summary>
 public sealed class CpuWindow
 {
-    private readonly int _process;
+    private readonly IReadOnlyList<int> _processes;
     private readonly int _simulator;
     private readonly CpuSample _machine = CpuSample.Machine();
     private readonly (double Postgres, double RabbitMq) _services = CpuSample.Services();
@@ -81,10 +81,16 @@ public sealed class CpuWindow
     private readonly double _ownSeconds = CpuSample.ProcessSeconds(Environment.ProcessId);
 
     public CpuWindow(int process, int simulator)
+        : this([process], simulator)
     {
-        _process = process;
+    }
+
+    /// <summary>Several worker processes counted as one (the scale scenario's instances).</summary>
+    public CpuWindow(IReadOnlyList<int> processes, int simulator)
+    {
+        _processes = processes;
         _simulator = simulator;
-        _processSeconds = CpuSample.ProcessSeconds(process);
+        _processSeconds = processes.Sum(CpuSample.ProcessSeconds);
         _simulatorSeconds = CpuSample.ProcessSeconds(simulator);
     }
 
@@ -97,7 +103,7 @@ public sealed class CpuWindow
         double Ms(double seconds) => Math.Max(0, seconds) * perRequest;
         return new CpuUse(
             CpuSample.BusyPercent(_machine, CpuSample.Machine()),
-            Ms(CpuSample.ProcessSeconds(_process) - _processSeconds),
+            Ms(_processes.Sum(CpuSample.ProcessSeconds) - _processSeconds),
             Ms(CpuSample.ProcessSeconds(_simulator) - _simulatorSeconds),
             Ms(services.Postgres - _services.Postgres),
             Ms(services.RabbitMq - _services.RabbitMq),

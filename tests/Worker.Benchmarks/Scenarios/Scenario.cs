@@ -27,6 +27,7 @@ public static class Scenarios
         "recovery" => new Recovery(),
         "overhead" => new Overhead(),
         "flaky" => new FlakyPrimary(),
+        "scale" => new HorizontalScale(),
         _ => throw new ArgumentException($"Unknown scenario '{name}'", nameof(name)),
     };
 

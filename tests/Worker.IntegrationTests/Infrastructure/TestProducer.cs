@@ -65,6 +65,10 @@ public sealed class TestProducer : IAsyncDisposable
 
     public Task PublishAsync(CompletionRequested request) => _bus.Publish(request);
 
+    /// <summary>Sends to one request queue only (through the exchange MassTransit binds to it), not to every queue bound to the message type.</summary>
+    public async Task SendAsync(string queue, CompletionRequested request) =>
+        await (await _bus.GetSendEndpoint(new Uri($"exchange:{queue}"))).Send(request);
+
     /// <summary>Publishes and waits for the result, which must be of type <typeparamref name="T"/>.</summary>
     public async Task<T> RequestAsync<T>(CompletionRequested request) where T : class
     {

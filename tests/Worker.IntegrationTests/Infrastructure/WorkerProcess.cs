@@ -81,6 +81,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                // Without a timeout this also waits for the last lines of stdout and stderr, which the message shows.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"The worker exited with {_process.ExitCode} before it was ready:\n{Tail()}");
             }
 

@@ -65,4 +65,48 @@ public class MessagingOptionsTests
         // Read while the host is built, before the validation that reports every problem at once: it must not throw.
         Assert.Null(Record.Exception(() => services.GetRequiredService<IOptions<HostOptions>>().Value));
     }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("classic", false)]
+    [InlineData("quorum", true)]
+    [InlineData("Quorum", true)]
+    public void Classic_and_quorum_queue_types_start(string? type, bool quorum)
+    {
+        Assert.Empty(Problems(("Messaging:QueueType", type)));
+        using var services = Services(("Messaging:QueueType", type));
+        var options = services.GetRequiredService<IOptions<MessagingOptions>>().Value;
+
+        Assert.Equal(quorum, options.IsQuorum);
+        Assert.Equal(quorum ? "exchange:completion-requests" : "queue:completion-requests", RequestQueue.SendAddress(options).ToString());
+        Assert.Equal(quorum ? "quorum" : null, RequestQueue.Arguments(options)?["x-queue-type"]);
+    }
+
+    [Theory]
+    [InlineData("stream")]
+    [InlineData("quorom")]
+    [InlineData("")]
+    public void Another_queue_type_is_refused_naming_the_key_and_the_choices(string type) =>
+        Assert.Equal($"Messaging:QueueType must be classic or quorum, was '{type}' (env Messaging__QueueType)",
+            Assert.Single(Problems(("Messaging:QueueType", type))));
+
+    [Fact]
+    public void No_quorum_queue_is_given_a_delivery_limit()
+    {
+        // On RabbitMQ 3.x x-delivery-limit=-1 drops a message at its first redelivery, and any limit without a dead-letter target drops.
+        var arguments = RequestQueue.Arguments(new MessagingOptions { QueueType = "quorum" });
+
+        Assert.Equal(["x-queue-type"], arguments!.Keys);
+    }
+
+    [Fact]
+    public void A_queue_of_another_type_on_the_broker_is_refused_saying_what_ops_must_do()
+    {
+        var problem = RequestQueue.Mismatch("completion-requests", new MessagingOptions { QueueType = "quorum" },
+            RabbitMqAddress.Parse("amqp://guest:guest@localhost:5672/"), "PRECONDITION_FAILED - inequivalent arg 'x-queue-type'");
+
+        Assert.StartsWith("Messaging:QueueType is quorum, but the queue 'completion-requests' on amqp://guest@localhost:5672/ was declared", problem);
+        Assert.Contains("delete 'completion-requests', 'completion-requests_error' and 'completion-requests_skipped'", problem);
+        Assert.Contains("(env Messaging__QueueType)", problem);
+    }
 }
