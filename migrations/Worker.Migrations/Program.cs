@@ -2,8 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
-using Worker.Persistence;
 using Worker.Migrations;
+using Worker.Persistence;
 
 // The audit schema's migrator, run explicitly (ops/migrate.sh), never by the worker:
 //   migrate          apply pending migrations (the default; idempotent)

@@ -5,6 +5,7 @@ using Worker.DeadLetters;
 using Worker.Messaging;
 
 using Worker.Requests;
+using Worker.Providers;
 
 namespace Worker.Audit;
 

@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.Audit;
 
 /// <summary>The lifecycle of a request row. Stored as the lower-case name.</summary>

@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.Chain;
 
 /// <summary>What the chain does after a failed call.</summary>

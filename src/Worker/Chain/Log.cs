@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.Chain;
 
 internal static partial class Log

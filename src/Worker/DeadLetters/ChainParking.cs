@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
 using Worker.Contracts;
+using Worker.Providers;
 
 namespace Worker.DeadLetters;
 

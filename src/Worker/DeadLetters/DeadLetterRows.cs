@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.DeadLetters;
 
 /// <summary>The lifecycle of a dead letter. Stored as the lower-case name.</summary>

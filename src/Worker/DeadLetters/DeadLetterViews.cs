@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Worker.Ops;
+using Worker.Providers;
 
 namespace Worker.DeadLetters;
 

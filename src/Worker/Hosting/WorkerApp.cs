@@ -2,12 +2,13 @@ using Microsoft.Extensions.Options;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.DeadLetters;
-using Worker.Deferrals;
 using Worker.Health;
 using Worker.Messaging;
 using Worker.Ops;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Requests;
 using Worker.Retention;
 
 namespace Worker.Hosting;
@@ -31,17 +32,19 @@ public static class WorkerApp
         });
         configure?.Invoke(builder);
 
+        // The features, one line each; each folder under src/Worker holds one and its AddX.
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddProviders();
-        builder.Services.AddProviderHealth();
-        builder.Services.AddChains();
-        builder.Services.AddMessaging(builder.Configuration);
-        builder.Services.AddAudit(builder.Configuration);
-        builder.Services.AddWorkerHealth();
-        builder.Services.AddOpsApi(builder.Configuration);
-        builder.Services.AddRetention();
-        builder.Services.AddDeadLetters(builder.Configuration);
-        builder.Services.AddDeferrals();
+        builder.Services.AddPersistence(builder.Configuration);   // Persistence/: PostgreSQL pool, EF context, write gate and retry
+        builder.Services.AddProviders();                          // Providers/: Gemini, OpenAI and compatible clients, error classes
+        builder.Services.AddProviderHealth();                     // ProviderHealth/: pings, breakers, pacing, alerts
+        builder.Services.AddChains();                             // Chain/: the retry and fallback chain
+        builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results
+        builder.Services.AddRequests();                           // Requests/: claim, lease, defer, complete; group commits
+        builder.Services.AddAudit(builder.Configuration);         // Audit/: what rows say, prices, the worker's meter
+        builder.Services.AddWorkerHealth();                       // Health/: liveness and readiness
+        builder.Services.AddOpsApi(builder.Configuration);        // Ops/: the ops HTTP API
+        builder.Services.AddRetention();                          // Retention/: sweeps old rows
+        builder.Services.AddDeadLetters(builder.Configuration);   // DeadLetters/: parking, the error queue, replays
 
         var app = builder.Build();
         // Every options section is validated before anything reads one (mapping the health checks creates the bus), so

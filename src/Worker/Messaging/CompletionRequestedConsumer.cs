@@ -4,6 +4,7 @@ using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
+using Worker.Persistence;
 using Worker.Requests;
 
 namespace Worker.Messaging;
@@ -15,7 +16,7 @@ namespace Worker.Messaging;
 /// <remarks>
 /// The audit trail brackets the chain: a claim before the first call, then the outcome and every attempt committed
 /// before the result is published and the message acknowledged. Both writes wait out a PostgreSQL outage for as long as
-/// the process lives, the message unacknowledged and the outcome in memory (<see cref="AuditWriteRetry"/>).
+/// the process lives, the message unacknowledged and the outcome in memory (<see cref="WriteRetry"/>).
 /// <para>
 /// Every delivery claims the request first (<see cref="RequestLifecycle.ClaimAsync"/>). A finished request gets its stored
 /// result re-published, with no provider call; a request running elsewhere, or deferred, is left to the
@@ -28,7 +29,7 @@ namespace Worker.Messaging;
 public sealed class CompletionRequestedConsumer(
     ChainCatalog chains,
     ChainRunner runner,
-    RequestLifecycle audit,
+    IRequestLifecycle audit,
     ClaimLeases leases,
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
@@ -148,35 +149,4 @@ public sealed class CompletionRequestedConsumer(
     /// paying again. If the host stops meanwhile, the run still gets the stop timeout.
     /// </summary>
     private RunScope RunToken(CancellationToken consume) => new(consume, lifetime.ApplicationStopping, messaging.Value.StopTimeout);
-
-    private sealed class RunScope : IDisposable
-    {
-        private readonly CancellationTokenSource _run = new();
-        private readonly CancellationTokenRegistration _onConsumeCancelled;
-        private readonly CancellationTokenRegistration _onStopping;
-
-        public RunScope(CancellationToken consume, CancellationToken stopping, TimeSpan stopTimeout)
-        {
-            _onConsumeCancelled = consume.Register(() =>
-            {
-                if (stopping.IsCancellationRequested)
-                    _run.Cancel();
-            });
-            _onStopping = stopping.Register(() =>
-            {
-                if (consume.IsCancellationRequested)
-                    _run.CancelAfter(stopTimeout);
-            });
-        }
-
-        public CancellationToken Token => _run.Token;
-
-        public void Dispose()
-        {
-            // The host's stopping token lives as long as the process: each message's registration must go with it.
-            _onConsumeCancelled.Dispose();
-            _onStopping.Dispose();
-            _run.Dispose();
-        }
-    }
 }

@@ -1,8 +1,8 @@
-using Worker.Requests;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Worker.Hosting;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
@@ -64,8 +64,6 @@ public static class MessagingServiceCollectionExtensions
             }
         });
         services.AddSingleton(broker);
-        services.AddSingleton<ClaimLeases>();
-        services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());
         return services;
     }
 }

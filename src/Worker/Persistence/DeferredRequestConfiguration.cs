@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Worker.Audit;
-using Worker.Deferrals;
+using Worker.Requests;
 
 namespace Worker.Persistence;
 

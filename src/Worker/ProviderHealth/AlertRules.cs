@@ -1,4 +1,5 @@
 using Polly.CircuitBreaker;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.ProviderHealth;
 
 /// <summary>What a ping says about a provider. Stored lower-case.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Polly.CircuitBreaker;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

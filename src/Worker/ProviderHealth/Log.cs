@@ -1,3 +1,4 @@
+using Worker.Providers;
 namespace Worker.ProviderHealth;
 
 internal static partial class Log

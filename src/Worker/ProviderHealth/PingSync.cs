@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Chain;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

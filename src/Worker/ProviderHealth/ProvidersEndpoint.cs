@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

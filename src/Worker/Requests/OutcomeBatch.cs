@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
-using Worker.Deferrals;
+using Worker.Providers;
 
 namespace Worker.Requests;
 

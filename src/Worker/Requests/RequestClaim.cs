@@ -1,6 +1,5 @@
-using Worker.Chain;
 using Worker.Audit;
-using Worker.Deferrals;
+using Worker.Chain;
 
 namespace Worker.Requests;
 

@@ -2,12 +2,12 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
-using Worker.Audit;
-using Worker.Deferrals;
 using Worker.Messaging;
+using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 
@@ -26,20 +26,20 @@ namespace Worker.Requests;
 /// <see cref="DeferAsync"/>: the attempts so far, the row <c>deferred</c>, and the deferred_requests row that resumes
 /// it, in one transaction.</item>
 /// </list>
-/// Every write is retried through PostgreSQL outages (<see cref="AuditWriteRetry"/>).
+/// Every write is retried through PostgreSQL outages (<see cref="WriteRetry"/>).
 /// </summary>
 public sealed class RequestLifecycle(
     NpgsqlDataSource database,
     IDbContextFactory<AuditDbContext> contexts,
     AuditRowBuilder rows,
-    AuditWriteRetry retry,
+    WriteRetry retry,
     RequestWrites batches,
     DatabaseGate gate,
     WorkerMetrics metrics,
     IOptions<MessagingOptions> messaging,
     IOptions<ProviderHealthOptions> health,
     TimeProvider time,
-    ILogger<RequestLifecycle> logger)
+    ILogger<RequestLifecycle> logger) : IRequestLifecycle
 {
     // A brand-new request is claimed by its insert; anything else goes through the locked read of ClaimAsync.
     private const string InsertClaimedSql = $"""

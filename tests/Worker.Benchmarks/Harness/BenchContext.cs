@@ -218,13 +218,13 @@ public sealed class BenchContext : IAsyncDisposable
         var lines = _workerLogs.Where(File.Exists).SelectMany(File.ReadLines).ToList();
         var trouble = new (string Label, string Needle)[]
         {
-            ("audit writes retried (worker log)", "Worker.Audit.AuditWriteRetry"),
+            ("audit writes retried (worker log)", "Worker.Persistence.WriteRetry"),
             ("of which: pool exhausted (waited 15 s for a connection)", "connection pool has been exhausted"),
             ("of which: refused by PostgreSQL (max_connections)", "53300"),
         };
         foreach (var (label, needle) in trouble)
         {
-            var count = lines.Count(l => l.Contains(needle, StringComparison.Ordinal) && l.Contains("AuditWriteRetry", StringComparison.Ordinal));
+            var count = lines.Count(l => l.Contains(needle, StringComparison.Ordinal) && l.Contains("WriteRetry", StringComparison.Ordinal));
             if (count > 0)
                 result.Figure(label, count);
         }

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Providers;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.Audit;

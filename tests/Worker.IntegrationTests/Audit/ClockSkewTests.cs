@@ -2,11 +2,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Worker.Requests;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.ProviderHealth;
+using Worker.Requests;
 
 namespace Worker.IntegrationTests.Audit;
 
@@ -90,7 +91,9 @@ public sealed class ClockSkewTests : IAsyncLifetime
             .AddSingleton<TimeProvider>(new SkewedClock(skew));
         services.AddOptions<MessagingOptions>();
         services.AddOptions<ProviderHealthOptions>();
+        services.AddPersistence(configuration);
         services.AddAudit(configuration);
+        services.AddRequests();
         return services.BuildServiceProvider();
     }
 

@@ -9,6 +9,7 @@ using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
 using Worker.Messaging;
 using Worker.ProviderHealth;
+using Worker.Providers;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.DeadLetters;

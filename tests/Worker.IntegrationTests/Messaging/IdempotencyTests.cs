@@ -1,11 +1,11 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Requests;
 using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.Messaging;

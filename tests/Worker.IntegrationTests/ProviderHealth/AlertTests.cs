@@ -6,6 +6,7 @@ using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Migrations;
 using Worker.ProviderHealth;
+using Worker.Providers;
 using static Worker.IntegrationTests.Ops.Rows;
 
 namespace Worker.IntegrationTests.ProviderHealth;

@@ -11,6 +11,7 @@ using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
 using Worker.ProviderHealth;
+using Worker.Providers;
 using Worker.Simulator.Faults;
 using static Worker.IntegrationTests.ProviderHealth.HealthFixture;
 

@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Worker.Audit;
+using Worker.Metrics;
+using Worker.Providers;
 
 namespace Worker.Tests.Audit;
 

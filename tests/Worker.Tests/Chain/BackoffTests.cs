@@ -1,4 +1,5 @@
 using Worker.Chain;
+using Worker.Providers;
 
 namespace Worker.Tests.Chain;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.ProviderHealth;
+using Worker.Providers;
 using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Options;
-using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
 using Worker.Messaging;
 using Worker.Providers;
+using Worker.Requests;
 
 namespace Worker.Tests.DeadLetters;
 

@@ -3,6 +3,7 @@ using Polly.CircuitBreaker;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.ProviderHealth;
+using Worker.Providers;
 using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 

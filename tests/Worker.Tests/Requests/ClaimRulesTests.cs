@@ -1,7 +1,6 @@
-using Worker.Requests;
 using Worker.Audit;
 using Worker.Chain;
-using Worker.Deferrals;
+using Worker.Requests;
 
 namespace Worker.Tests.Requests;
 

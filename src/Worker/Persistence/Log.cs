@@ -1,4 +1,4 @@
-namespace Worker.Audit;
+namespace Worker.Persistence;
 
 internal static partial class Log
 {
@@ -18,5 +18,4 @@ internal static partial class Log
     [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
         Message = "Request {RequestId}: audit {Write} write failed and is not retried: {Error}")]
     public static partial void WriteFailed(ILogger logger, Exception exception, Guid requestId, string write, string error);
-
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics.Metrics;
+using Worker.Audit;
 using Worker.Chain;
+using Worker.Providers;
 
-namespace Worker.Audit;
+namespace Worker.Metrics;
 
 /// <summary>
 /// The worker's instruments (meter <c>Worker</c>), recorded from the audit rows so metrics and the audit trail

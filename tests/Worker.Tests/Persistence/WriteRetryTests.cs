@@ -1,24 +1,24 @@
-using Worker.Persistence;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
+using Worker.Persistence;
 using Worker.Tests.Fakes;
 
-namespace Worker.Tests.Audit;
+namespace Worker.Tests.Persistence;
 
-public class AuditWriteRetryTests
+public class WriteRetryTests
 {
     private readonly DrivenTimeProvider _time = new();
 
-    private AuditWriteRetry Retry(TimeSpan? bound = null) => new(
-        Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), new DatabaseGate(100), _time, NullLogger<AuditWriteRetry>.Instance);
+    private WriteRetry Retry(TimeSpan? bound = null) => new(
+        Options.Create(new AuditOptions { WriteRetryFor = bound ?? TimeSpan.FromMinutes(2) }), new DatabaseGate(100), _time, NullLogger<WriteRetry>.Instance);
 
     private static NpgsqlException ConnectionRefused() =>
         new("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));
 
-    private Task<T> Run<T>(AuditWriteRetry retry, Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken = default) =>
+    private Task<T> Run<T>(WriteRetry retry, Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken = default) =>
         _time.Drive(Task.Run(() => retry.RunAsync("outcome", Guid.NewGuid(), write, cancellationToken)));
 
     [Fact]
@@ -49,7 +49,7 @@ public class AuditWriteRetryTests
 
         Assert.Equal(1, result);
         // Waits are capped at 10 s, so the write lands within one cap of the outage's end.
-        Assert.InRange(_time.GetUtcNow() - started, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10) + AuditWriteRetry.MaxDelay);
+        Assert.InRange(_time.GetUtcNow() - started, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10) + WriteRetry.MaxDelay);
     }
 
     [Fact]
@@ -108,6 +108,6 @@ public class AuditWriteRetryTests
             e = new InvalidOperationException("An exception has been raised that is likely due to a transient failure.", e);
         }
 
-        Assert.True(AuditWriteRetry.IsTransient(e));
+        Assert.True(WriteRetry.IsTransient(e));
     }
 }

@@ -5,8 +5,9 @@ using NpgsqlTypes;
 using Quartz;
 using Worker.Audit;
 using Worker.Messaging;
+using Worker.Persistence;
 
-namespace Worker.Deferrals;
+namespace Worker.Requests;
 
 /// <summary>
 /// Brings deferred requests back: every Deferrals:PollInterval, the waiting rows that are due are re-published to the
@@ -132,7 +133,7 @@ internal sealed class DeferralReleaseJob(DeferralRelease release, ILogger<Deferr
         {
             await release.ReleaseDueAsync(cancellationToken);
         }
-        catch (Exception e) when (AuditWriteRetry.IsTransient(e))
+        catch (Exception e) when (WriteRetry.IsTransient(e))
         {
             // PostgreSQL or the broker away: the rows stay waiting and the next firing tries again (no stack trace every second).
             Log.ReleaseUnavailable(logger, e.Message);

@@ -2,13 +2,22 @@ using Microsoft.Extensions.Options;
 using Quartz;
 using Worker.Hosting;
 
-namespace Worker.Deferrals;
+namespace Worker.Requests;
 
-public static class DeferralsServiceCollectionExtensions
+public static class RequestsServiceCollectionExtensions
 {
-    /// <summary>The <c>Deferrals</c> section and the Quartz job that re-publishes due deferred requests.</summary>
-    public static IServiceCollection AddDeferrals(this IServiceCollection services)
+    /// <summary>
+    /// What happens to a request between its delivery and its result: the lifecycle (claim, defer, complete, reject), the
+    /// group commits its writes share, the lease renewal of running requests, and the <c>Deferrals</c> section with the
+    /// Quartz job that re-publishes due deferred requests.
+    /// </summary>
+    public static IServiceCollection AddRequests(this IServiceCollection services)
     {
+        services.AddSingleton<RequestWrites>();
+        services.AddSingleton<RequestLifecycle>();
+        services.AddSingleton<IRequestLifecycle>(sp => sp.GetRequiredService<RequestLifecycle>());
+        services.AddSingleton<ClaimLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());
         services.AddOptions<DeferralsOptions>().BindConfiguration(DeferralsOptions.Section).ValidateDataAnnotationsByKey(DeferralsOptions.Section).ValidateOnStart();
         services.AddSingleton<DeferralRelease>();
         services.AddQuartz(q => q.ScheduleJob<DeferralReleaseJob>(

@@ -1,8 +1,8 @@
-namespace Worker.Chain;
+namespace Worker.Providers;
 
 /// <summary>
 /// Every provider failure falls in exactly one class; the class decides what the chain does next
-/// (see <see cref="ErrorPolicy"/> and the table in the README).
+/// (see <see cref="Chain.ErrorPolicy"/> and the table in the README).
 /// </summary>
 public enum ErrorClass
 {

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Worker.Deferrals;
+namespace Worker.Requests;
 
 /// <summary>The <c>Deferrals</c> section: how deferred requests are brought back (the waits themselves are the Chain section's).</summary>
 public sealed class DeferralsOptions

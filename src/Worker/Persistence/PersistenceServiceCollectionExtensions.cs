@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Worker.Audit;
+using Worker.Hosting;
+
+namespace Worker.Persistence;
+
+public static class PersistenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// The PostgreSQL data source (one pool for everything, the readiness check included), the EF context factory, the
+    /// gate that keeps one-request writes within the pool, and the retry every such write runs under.
+    /// </summary>
+    public static IServiceCollection AddPersistence(this IServiceCollection services, IConfiguration configuration)
+    {
+        const string key = "ConnectionStrings:Postgres (env ConnectionStrings__Postgres)";
+        var postgres = configuration.GetConnectionString("Postgres");
+        if (string.IsNullOrWhiteSpace(postgres))
+        {
+            throw new ConfigurationException($"{key} is required, e.g. Host=localhost;Database=llm_worker;Username=worker;Password=...");
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(postgres);
+        }
+        catch (ArgumentException e)
+        {
+            // Never echo the value: it holds a password.
+            throw new ConfigurationException($"{key} is not a valid Npgsql connection string: {e.Message}");
+        }
+
+        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+        services.AddPooledDbContextFactory<AuditDbContext>((sp, options) => AuditDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton<DatabaseGate>();
+        services.AddSingleton<WriteRetry>();
+        return services;
+    }
+}
