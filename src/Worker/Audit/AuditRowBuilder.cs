@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.DeadLetters;
 using Worker.Messaging;
 
 using Worker.Requests;
 using Worker.Providers;
+using Worker.Persistence;
 
 namespace Worker.Audit;
 

@@ -1,9 +1,6 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Worker.Hosting;
 using Worker.Metrics;
-using Worker.Persistence;
 using Worker.Requests;
 
 namespace Worker.Audit;

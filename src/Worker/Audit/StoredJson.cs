@@ -2,6 +2,7 @@ using System.Text.Json;
 using Worker.Contracts;
 
 using Worker.Requests;
+using Worker.Persistence;
 
 namespace Worker.Audit;
 

@@ -1,4 +1,3 @@
-using Worker.Providers;
 namespace Worker.Chain;
 
 internal static partial class Log

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartz;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

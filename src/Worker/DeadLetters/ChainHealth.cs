@@ -1,7 +1,7 @@
 using Npgsql;
 using Worker.Audit;
 using Worker.Chain;
-using Worker.ProviderHealth;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

@@ -4,7 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
 using Worker.Contracts;
-using Worker.Providers;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Worker.Chain;
 using Worker.Ops;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

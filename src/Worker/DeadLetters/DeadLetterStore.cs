@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Ops;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Worker.Ops;
-using Worker.Providers;
 
 namespace Worker.DeadLetters;
 

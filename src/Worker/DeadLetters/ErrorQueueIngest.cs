@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Worker.Messaging;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Worker.Audit;
 using Worker.Chain;
+using Worker.Persistence;
 
 namespace Worker.DeadLetters;
 

@@ -5,8 +5,8 @@ using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
 using Worker.Chain;
-using Worker.Contracts;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 
 namespace Worker.DeadLetters;

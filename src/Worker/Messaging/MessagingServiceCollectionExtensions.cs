@@ -2,7 +2,6 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Worker.Hosting;
-using Worker.Requests;
 
 namespace Worker.Messaging;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Worker.Audit;
 using Worker.Chain;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.Metrics;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Worker.Audit;
+using Worker.Persistence;
 
 namespace Worker.Ops;
 

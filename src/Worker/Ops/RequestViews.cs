@@ -1,4 +1,3 @@
-using Worker.Providers;
 namespace Worker.Ops;
 
 /// <summary>A request row as the ops API shows it; the prompt and response texts only appear in the detail.</summary>

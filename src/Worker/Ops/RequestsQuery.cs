@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Npgsql;
-using Worker.Providers;
 
 namespace Worker.Ops;
 

@@ -1,5 +1,4 @@
 using Polly.CircuitBreaker;
-using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
+using Worker.Persistence;
 
 namespace Worker.ProviderHealth;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
-using Worker.Chain;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.ProviderHealth;

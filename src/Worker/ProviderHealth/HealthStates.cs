@@ -1,6 +1,5 @@
 using System.Globalization;
 using Polly.CircuitBreaker;
-using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

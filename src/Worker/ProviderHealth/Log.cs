@@ -1,4 +1,3 @@
-using Worker.Providers;
 namespace Worker.ProviderHealth;
 
 internal static partial class Log

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Worker.Chain;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.ProviderHealth;

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
-using Worker.Chain;
 using Worker.Contracts;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.ProviderHealth;

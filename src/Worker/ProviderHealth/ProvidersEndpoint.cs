@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
-using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Worker.Chain;
 
 namespace Worker.Providers;
 

@@ -1,4 +1,3 @@
-using Worker.Chain;
 using Worker.Contracts;
 
 namespace Worker.Providers;

@@ -1,5 +1,4 @@
 using System.Net;
-using Worker.Chain;
 
 namespace Worker.Providers;
 

@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using Worker.Audit;
+using Worker.Persistence;
 
 namespace Worker.Requests;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using Worker.Audit;
 using Worker.Messaging;
 
 namespace Worker.Requests;

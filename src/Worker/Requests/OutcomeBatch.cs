@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
-using Worker.Providers;
+using Worker.Persistence;
 
 namespace Worker.Requests;
 

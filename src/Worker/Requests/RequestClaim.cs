@@ -1,5 +1,5 @@
-using Worker.Audit;
 using Worker.Chain;
+using Worker.Persistence;
 
 namespace Worker.Requests;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
 using Worker.Messaging;
+using Worker.Persistence;
 
 namespace Worker.Requests;
 

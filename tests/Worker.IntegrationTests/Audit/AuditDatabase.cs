@@ -4,6 +4,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Migrations;
+using Worker.Persistence;
 
 namespace Worker.IntegrationTests.Audit;
 

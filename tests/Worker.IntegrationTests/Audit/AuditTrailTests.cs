@@ -4,6 +4,7 @@ using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Providers;
 using Worker.Requests;
 using Worker.Simulator.Faults;

@@ -2,6 +2,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.Audit;

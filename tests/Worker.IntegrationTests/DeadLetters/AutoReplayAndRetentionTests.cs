@@ -5,6 +5,7 @@ using Npgsql;
 using Worker.Contracts;
 using Worker.DeadLetters;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.DeadLetters;

@@ -6,6 +6,7 @@ using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.DeadLetters;

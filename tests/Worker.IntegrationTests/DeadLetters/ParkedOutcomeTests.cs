@@ -8,6 +8,7 @@ using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Simulator.Faults;

@@ -7,6 +7,7 @@ using Worker.DeadLetters;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 
 namespace Worker.IntegrationTests.DeadLetters;
 

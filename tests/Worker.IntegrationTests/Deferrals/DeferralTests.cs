@@ -3,6 +3,7 @@ using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.Deferrals;

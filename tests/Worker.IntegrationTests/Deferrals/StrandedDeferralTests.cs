@@ -5,6 +5,7 @@ using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 
 namespace Worker.IntegrationTests.Deferrals;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 

@@ -4,6 +4,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator;
 using Worker.Simulator.Calls;
 

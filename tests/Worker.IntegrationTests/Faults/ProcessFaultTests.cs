@@ -3,6 +3,7 @@ using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 
@@ -198,6 +199,51 @@ public sealed class ProcessFaultTests(FaultFixture fixture, ITestOutputHelper ou
                 Assert.Equal(2, _f.Sim.GetCounters("gemini").Total);
                 var outcome = (await _f.OutcomesAsync([request.RequestId]))[request.RequestId];
                 Assert.Equal((RequestStatus.Succeeded, 2, 1), outcome);
+            });
+        }
+        finally
+        {
+            await DisposeAsync(first, second);
+        }
+    }
+
+    [Fact]
+    public async Task Killed_after_the_outcome_commit_and_before_its_publish_the_redelivery_publishes_the_stored_result_without_a_call()
+    {
+        _f.Sim.SetProfile("gemini", new FaultProfile { Hold = true });
+        var request = TestProducer.NewRequest($"killed between commit and publish {_run}");
+        WorkerProcess? first = null, second = null;
+        try
+        {
+            await Bounded(TimeSpan.FromMinutes(3), async () =>
+            {
+                first = await WorkerProcess.StartAsync(_f.WorkerEnvironment());
+                await _f.Producer.PublishAsync(request);
+                await FaultFixture.WaitUntilAsync(() => Task.FromResult(_f.Sim.InFlight == 1), TimeSpan.FromSeconds(30),
+                    "the provider call to be held");
+
+                // The broker stops taking publishes; the held call is answered, the outcome committed, and the publish of
+                // its result waits: the worker dies in exactly that window.
+                await RabbitMqService.BlockPublishersAsync();
+                try
+                {
+                    _f.Sim.ClearProfile("gemini");
+                    await FaultFixture.WaitUntilAsync(async () => await StatusAsync(request.RequestId) == RequestStatus.Succeeded,
+                        TimeSpan.FromSeconds(30), "the outcome to be committed");
+                    await first.KillAsync();
+                }
+                finally
+                {
+                    await RabbitMqService.UnblockPublishersAsync();
+                }
+
+                second = await WorkerProcess.StartAsync(_f.WorkerEnvironment());
+                var result = Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
+
+                Assert.Equal(("gemini", 1), (result.Provider, result.Attempts));
+                Assert.Equal(1, _f.Sim.GetCounters("gemini").Total);
+                var outcome = (await _f.OutcomesAsync([request.RequestId]))[request.RequestId];
+                Assert.Equal((RequestStatus.Succeeded, 1, 1), outcome);
             });
         }
         finally

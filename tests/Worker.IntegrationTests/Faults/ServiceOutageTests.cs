@@ -2,6 +2,7 @@ using Worker.Audit;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 

@@ -29,6 +29,28 @@ public static class RabbitMqService
         await WaitUntilUpAsync();
     }
 
+    /// <summary>
+    /// Raises a memory alarm: RabbitMQ stops reading from every connection that publishes, so a publish in progress waits
+    /// (consumers already holding messages keep them). <see cref="UnblockPublishersAsync"/> clears it.
+    /// </summary>
+    public static Task BlockPublishersAsync() => CtlAsync("set_vm_memory_high_watermark 0.00001");
+
+    /// <summary>Clears the alarm <see cref="BlockPublishersAsync"/> raised (back to RabbitMQ's default watermark).</summary>
+    public static Task UnblockPublishersAsync() => CtlAsync("set_vm_memory_high_watermark 0.4");
+
+    private static async Task CtlAsync(string arguments)
+    {
+        if (TestServices.RabbitMqContainer is { } container)
+        {
+            var result = await container.ExecAsync(["rabbitmqctl", .. arguments.Split(' ')]);
+            if (result.ExitCode != 0)
+                throw new InvalidOperationException($"rabbitmqctl {arguments} failed: {result.Stderr}");
+            return;
+        }
+
+        await ServiceControl.ShellAsync($"rabbitmqctl {arguments}", TimeSpan.FromMinutes(1));
+    }
+
     private static Task WaitUntilUpAsync() =>
         Eventually.TrueAsync(AcceptsConnectionsAsync, TimeSpan.FromSeconds(90), "RabbitMQ to take connections on the test virtual host");
 

@@ -9,6 +9,7 @@ using Worker.Hosting;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Migrations;
+using Worker.Persistence;
 using Worker.Simulator;
 
 namespace Worker.IntegrationTests.Ops;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Worker.Audit;
+using Worker.Persistence;
 using static Worker.IntegrationTests.Ops.Rows;
 
 namespace Worker.IntegrationTests.Ops;

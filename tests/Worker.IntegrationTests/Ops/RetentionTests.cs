@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
+using Worker.Persistence;
 using Worker.Retention;
 using static Worker.IntegrationTests.Ops.Rows;
 

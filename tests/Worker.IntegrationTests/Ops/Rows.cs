@@ -1,4 +1,5 @@
 using Worker.Audit;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.IntegrationTests.Ops;

@@ -5,6 +5,7 @@ using RabbitMQ.Client;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Migrations;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 using static Worker.IntegrationTests.Ops.Rows;

@@ -10,6 +10,7 @@ using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Simulator.Faults;

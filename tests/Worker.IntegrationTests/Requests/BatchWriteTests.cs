@@ -2,6 +2,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Providers;
 using Worker.Requests;
 

@@ -5,6 +5,7 @@ using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Faults;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.Scale;

@@ -3,6 +3,7 @@ using Worker.Audit;
 using Worker.IntegrationTests.Faults;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 

@@ -3,6 +3,7 @@ using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.Tests.Audit;

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Worker.Audit;
 using Worker.Metrics;
+using Worker.Persistence;
 using Worker.Providers;
 
 namespace Worker.Tests.Audit;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Worker.DeadLetters;
+using Worker.Persistence;
 
 namespace Worker.Tests.DeadLetters;
 

@@ -9,6 +9,7 @@ using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
 using Worker.Messaging;
+using Worker.Persistence;
 using Worker.Providers;
 using Worker.Requests;
 using Worker.Tests.Fakes;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using Worker.Chain;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 

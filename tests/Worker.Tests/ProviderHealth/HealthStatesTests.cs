@@ -1,4 +1,5 @@
 using Polly.CircuitBreaker;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 
 namespace Worker.Tests.ProviderHealth;

@@ -5,6 +5,7 @@ using Npgsql;
 using Polly.CircuitBreaker;
 using Worker.Audit;
 using Worker.Chain;
+using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Tests.Fakes;

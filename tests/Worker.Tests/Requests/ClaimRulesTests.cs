@@ -1,5 +1,6 @@
 using Worker.Audit;
 using Worker.Chain;
+using Worker.Persistence;
 using Worker.Requests;
 
 namespace Worker.Tests.Requests;

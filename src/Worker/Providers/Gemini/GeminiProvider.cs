@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Worker.Chain;
 using Worker.Contracts;
 
 namespace Worker.Providers.Gemini;

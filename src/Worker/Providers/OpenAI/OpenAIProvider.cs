@@ -4,7 +4,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Worker.Chain;
 using Worker.Contracts;
 using ChatClient = global::OpenAI.Chat.ChatClient;
 using OpenAIClient = global::OpenAI.OpenAIClient;

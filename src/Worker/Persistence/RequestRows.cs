@@ -1,5 +1,4 @@
-using Worker.Providers;
-namespace Worker.Audit;
+namespace Worker.Persistence;
 
 /// <summary>The lifecycle of a request row. Stored as the lower-case name.</summary>
 public static class RequestStatus

@@ -1,4 +1,4 @@
-namespace Worker.Requests;
+namespace Worker.Persistence;
 
 /// <summary>The lifecycle of a deferred_requests row. Stored as the lower-case name.</summary>
 public static class DeferralState

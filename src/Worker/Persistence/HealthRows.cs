@@ -1,5 +1,4 @@
-using Worker.Providers;
-namespace Worker.ProviderHealth;
+namespace Worker.Persistence;
 
 /// <summary>What a ping says about a provider. Stored lower-case.</summary>
 public static class PingOutcome

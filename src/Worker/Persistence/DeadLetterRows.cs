@@ -1,5 +1,4 @@
-using Worker.Providers;
-namespace Worker.DeadLetters;
+namespace Worker.Persistence;
 
 /// <summary>The lifecycle of a dead letter. Stored as the lower-case name.</summary>
 public static class DeadLetterStatus
