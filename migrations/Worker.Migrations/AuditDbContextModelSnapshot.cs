@@ -23,7 +23,7 @@ namespace Worker.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("Worker.Audit.AttemptRow", b =>
+            modelBuilder.Entity("Worker.Persistence.AttemptRow", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -137,7 +137,7 @@ namespace Worker.Migrations
                     b.ToTable("attempts", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.Audit.RequestRow", b =>
+            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
                 {
                     b.Property<Guid>("RequestId")
                         .ValueGeneratedOnAdd()
@@ -273,7 +273,7 @@ namespace Worker.Migrations
                     b.ToTable("requests", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.DeadLetters.DeadLetterOperationItemRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeadLetterOperationItemRow", b =>
                 {
                     b.Property<Guid>("OperationId")
                         .HasColumnType("uuid")
@@ -313,7 +313,7 @@ namespace Worker.Migrations
                     b.ToTable("dead_letter_operation_items", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.DeadLetters.DeadLetterOperationRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeadLetterOperationRow", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -381,7 +381,7 @@ namespace Worker.Migrations
                     b.ToTable("dead_letter_operations", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.DeadLetters.DeadLetterRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeadLetterRow", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -505,7 +505,7 @@ namespace Worker.Migrations
                     b.ToTable("dead_letters", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.Deferrals.DeferredRequestRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeferredRequestRow", b =>
                 {
                     b.Property<Guid>("RequestId")
                         .HasColumnType("uuid")
@@ -573,7 +573,7 @@ namespace Worker.Migrations
                     b.ToTable("deferred_requests", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.ProviderHealth.AlertRow", b =>
+            modelBuilder.Entity("Worker.Persistence.AlertRow", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -625,7 +625,7 @@ namespace Worker.Migrations
                     b.ToTable("provider_alerts", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.ProviderHealth.BreakerEventRow", b =>
+            modelBuilder.Entity("Worker.Persistence.BreakerEventRow", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -674,7 +674,7 @@ namespace Worker.Migrations
                     b.ToTable("breaker_events", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.ProviderHealth.HealthSlotRow", b =>
+            modelBuilder.Entity("Worker.Persistence.HealthSlotRow", b =>
                 {
                     b.Property<string>("Job")
                         .HasMaxLength(300)
@@ -704,7 +704,7 @@ namespace Worker.Migrations
                     b.ToTable("provider_health_slots", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.ProviderHealth.PingRow", b =>
+            modelBuilder.Entity("Worker.Persistence.PingRow", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -774,9 +774,9 @@ namespace Worker.Migrations
                     b.ToTable("provider_pings", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.Audit.AttemptRow", b =>
+            modelBuilder.Entity("Worker.Persistence.AttemptRow", b =>
                 {
-                    b.HasOne("Worker.Audit.RequestRow", null)
+                    b.HasOne("Worker.Persistence.RequestRow", null)
                         .WithMany("Attempts")
                         .HasForeignKey("RequestId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -784,16 +784,16 @@ namespace Worker.Migrations
                         .HasConstraintName("FK_attempts_requests_request_id");
                 });
 
-            modelBuilder.Entity("Worker.DeadLetters.DeadLetterOperationItemRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeadLetterOperationItemRow", b =>
                 {
-                    b.HasOne("Worker.DeadLetters.DeadLetterRow", null)
+                    b.HasOne("Worker.Persistence.DeadLetterRow", null)
                         .WithMany()
                         .HasForeignKey("DeadLetterId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_dead_letter_operation_items_dead_letter_id");
 
-                    b.HasOne("Worker.DeadLetters.DeadLetterOperationRow", null)
+                    b.HasOne("Worker.Persistence.DeadLetterOperationRow", null)
                         .WithMany("Items")
                         .HasForeignKey("OperationId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -801,22 +801,22 @@ namespace Worker.Migrations
                         .HasConstraintName("fk_dead_letter_operation_items_operation_id");
                 });
 
-            modelBuilder.Entity("Worker.Deferrals.DeferredRequestRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeferredRequestRow", b =>
                 {
-                    b.HasOne("Worker.Audit.RequestRow", null)
+                    b.HasOne("Worker.Persistence.RequestRow", null)
                         .WithOne()
-                        .HasForeignKey("Worker.Deferrals.DeferredRequestRow", "RequestId")
+                        .HasForeignKey("Worker.Persistence.DeferredRequestRow", "RequestId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_deferred_requests_request_id");
                 });
 
-            modelBuilder.Entity("Worker.Audit.RequestRow", b =>
+            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
                 {
                     b.Navigation("Attempts");
                 });
 
-            modelBuilder.Entity("Worker.DeadLetters.DeadLetterOperationRow", b =>
+            modelBuilder.Entity("Worker.Persistence.DeadLetterOperationRow", b =>
                 {
                     b.Navigation("Items");
                 });
