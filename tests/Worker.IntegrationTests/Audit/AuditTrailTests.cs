@@ -143,7 +143,7 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
                 Decision.GaveUp, null, null, null, "HTTP 503", "no step left"),
         ]);
 
-        var result = Worker.Messaging.Results.Failed(request, FailureReasons.ProvidersExhausted, "down", 1, now.AddMilliseconds(6));
+        RequestResult result = Worker.Messaging.Results.Failed(request, FailureReasons.ProvidersExhausted, "down", 1, now.AddMilliseconds(6));
 
         var claim = await audit.ClaimAsync(request, CancellationToken.None);
         Assert.Equal(ClaimOutcome.Claimed, claim.Outcome);
