@@ -70,17 +70,14 @@ public static class ChainParking
 
     private static NpgsqlParameter[] ParkParameters(DeadLetterRow parked) =>
     [
-        Parameter("id", NpgsqlDbType.Uuid, parked.Id),
-        Parameter("reason", NpgsqlDbType.Varchar, parked.Reason),
-        Parameter("error_class", NpgsqlDbType.Varchar, parked.ErrorClass),
-        Parameter("provider", NpgsqlDbType.Varchar, parked.Provider),
-        Parameter("chain", NpgsqlDbType.Varchar, parked.Chain),
-        Parameter("group_key", NpgsqlDbType.Varchar, parked.GroupKey),
-        Parameter("error", NpgsqlDbType.Text, parked.Error),
-        Parameter("message", NpgsqlDbType.Jsonb, parked.Message),
-        Parameter("parked_at", NpgsqlDbType.TimestampTz, parked.LastParkedAt),
+        Sql.Parameter("id", NpgsqlDbType.Uuid, parked.Id),
+        Sql.Parameter("reason", NpgsqlDbType.Varchar, parked.Reason),
+        Sql.Parameter("error_class", NpgsqlDbType.Varchar, parked.ErrorClass),
+        Sql.Parameter("provider", NpgsqlDbType.Varchar, parked.Provider),
+        Sql.Parameter("chain", NpgsqlDbType.Varchar, parked.Chain),
+        Sql.Parameter("group_key", NpgsqlDbType.Varchar, parked.GroupKey),
+        Sql.Parameter("error", NpgsqlDbType.Text, parked.Error),
+        Sql.Parameter("message", NpgsqlDbType.Jsonb, parked.Message),
+        Sql.Parameter("parked_at", NpgsqlDbType.TimestampTz, parked.LastParkedAt),
     ];
-
-    private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
-        new(name, type) { Value = value ?? DBNull.Value };
 }

@@ -15,25 +15,9 @@ internal static class OutcomeBatch
 {
     // The claim token is the guard: only the delivery holding the claim writes through this path. Calls and cost add up
     // across deliveries, as in the one-request write.
-    private const string OutcomeSql = $"""
+    private static readonly string OutcomeSql = $"""
         UPDATE requests r
-        SET status = o.status,
-            first_attempt_at = COALESCE(r.first_attempt_at, o.first_attempt_at),
-            completed_at = o.completed_at,
-            provider = o.provider,
-            model = o.model,
-            fallback_used = o.fallback_used,
-            attempt_count = r.attempt_count + o.attempt_count,
-            input_tokens = o.input_tokens,
-            output_tokens = o.output_tokens,
-            estimated_cost_usd = CASE WHEN r.estimated_cost_usd IS NULL OR o.estimated_cost_usd IS NULL
-                                      THEN COALESCE(r.estimated_cost_usd, o.estimated_cost_usd)
-                                      ELSE r.estimated_cost_usd + o.estimated_cost_usd END,
-            failure_reason = o.failure_reason,
-            error = o.error,
-            response_hash = o.response_hash,
-            response = o.response,
-            result = o.result,
+        SET {OutcomeAssignments("r", "o")},
             claimed_by = NULL,
             claim_token = NULL,
             lease_until = NULL
@@ -44,6 +28,30 @@ internal static class OutcomeBatch
         WHERE r.request_id = o.request_id AND r.claim_token = o.claim_token
           AND r.status NOT IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}', '{RequestStatus.Parked}')
         RETURNING r.request_id
+        """;
+
+    /// <summary>
+    /// The columns an outcome sets, from <paramref name="incoming"/> onto <paramref name="row"/>: shared with the
+    /// one-request upsert, so both paths write an outcome alike. Calls and cost add up across deliveries.
+    /// </summary>
+    internal static string OutcomeAssignments(string row, string incoming) => $"""
+        status = {incoming}.status,
+            first_attempt_at = COALESCE({row}.first_attempt_at, {incoming}.first_attempt_at),
+            completed_at = {incoming}.completed_at,
+            provider = {incoming}.provider,
+            model = {incoming}.model,
+            fallback_used = {incoming}.fallback_used,
+            attempt_count = {row}.attempt_count + {incoming}.attempt_count,
+            input_tokens = {incoming}.input_tokens,
+            output_tokens = {incoming}.output_tokens,
+            estimated_cost_usd = CASE WHEN {row}.estimated_cost_usd IS NULL OR {incoming}.estimated_cost_usd IS NULL
+                                      THEN COALESCE({row}.estimated_cost_usd, {incoming}.estimated_cost_usd)
+                                      ELSE {row}.estimated_cost_usd + {incoming}.estimated_cost_usd END,
+            failure_reason = {incoming}.failure_reason,
+            error = {incoming}.error,
+            response_hash = {incoming}.response_hash,
+            response = {incoming}.response,
+            result = {incoming}.result
         """;
 
     private const string AttemptsSql = """

@@ -84,7 +84,7 @@ public sealed class RequestLifecycle(
     // whose lease had lapsed, a duplicate). The completed_at test makes a retry of the same write idempotent: when the
     // first try committed but its acknowledgement was lost, nothing is written twice. @overwrite is only for the
     // rejected requests without a request id, which share the all-zero row. Calls and cost add up across deliveries.
-    private const string OutcomeSql = $"""
+    private static readonly string OutcomeSql = $"""
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, first_attempt_at, completed_at, provider, model,
                               fallback_used, attempt_count, input_tokens, output_tokens, estimated_cost_usd, failure_reason, error,
                               metadata, replay_count, prompt_hash, prompt, response_hash, response, result, payload_hash)
@@ -92,23 +92,7 @@ public sealed class RequestLifecycle(
                 @fallback_used, @attempt_count, @input_tokens, @output_tokens, @estimated_cost_usd, @failure_reason, @error,
                 @metadata, 0, @prompt_hash, @prompt, @response_hash, @response, @result, @payload_hash)
         ON CONFLICT (request_id) DO UPDATE
-        SET status = excluded.status,
-            first_attempt_at = COALESCE(requests.first_attempt_at, excluded.first_attempt_at),
-            completed_at = excluded.completed_at,
-            provider = excluded.provider,
-            model = excluded.model,
-            fallback_used = excluded.fallback_used,
-            attempt_count = requests.attempt_count + excluded.attempt_count,
-            input_tokens = excluded.input_tokens,
-            output_tokens = excluded.output_tokens,
-            estimated_cost_usd = CASE WHEN requests.estimated_cost_usd IS NULL OR excluded.estimated_cost_usd IS NULL
-                                      THEN COALESCE(requests.estimated_cost_usd, excluded.estimated_cost_usd)
-                                      ELSE requests.estimated_cost_usd + excluded.estimated_cost_usd END,
-            failure_reason = excluded.failure_reason,
-            error = excluded.error,
-            response_hash = excluded.response_hash,
-            response = excluded.response,
-            result = excluded.result,
+        SET {OutcomeBatch.OutcomeAssignments("requests", "excluded")},
             payload_hash = COALESCE(requests.payload_hash, excluded.payload_hash),
             claimed_by = NULL,
             claim_token = NULL,
@@ -178,12 +162,12 @@ public sealed class RequestLifecycle(
             await using (var insert = new NpgsqlCommand(InsertClaimedSql, connection))
             {
                 insert.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
-                insert.Parameters.Add(Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId));
-                insert.Parameters.Add(Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
-                insert.Parameters.Add(Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt));
-                insert.Parameters.Add(Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)));
-                insert.Parameters.Add(Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash));
-                insert.Parameters.Add(Parameter("prompt", NpgsqlDbType.Text, row.Prompt));
+                insert.Parameters.Add(Sql.Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId));
+                insert.Parameters.Add(Sql.Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
+                insert.Parameters.Add(Sql.Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt));
+                insert.Parameters.Add(Sql.Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)));
+                insert.Parameters.Add(Sql.Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash));
+                insert.Parameters.Add(Sql.Parameter("prompt", NpgsqlDbType.Text, row.Prompt));
                 if (await insert.ExecuteNonQueryAsync(ct) == 1)
                 {
                     return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
@@ -208,7 +192,7 @@ public sealed class RequestLifecycle(
                 case ClaimWrite.ForgetDeferral:
                     await using (var forget = new NpgsqlCommand(ForgetDeferralSql, connection))
                     {
-                        forget.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                        forget.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                         await forget.ExecuteNonQueryAsync(ct);
                     }
 
@@ -218,11 +202,11 @@ public sealed class RequestLifecycle(
                     {
                         // A little past the lease, so the look lands after it has lapsed rather than just before.
                         var resumeAt = existing.LeaseUntil!.Value + TimeSpan.FromSeconds(1);
-                        wait.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
-                        wait.Parameters.Add(Parameter("resume_at", NpgsqlDbType.TimestampTz, resumeAt));
-                        wait.Parameters.Add(Parameter("now", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow())));
-                        wait.Parameters.Add(Parameter("reason", NpgsqlDbType.Text, "a duplicate delivery waits for the claim of the delivery running it"));
-                        wait.Parameters.Add(Parameter("message", NpgsqlDbType.Jsonb, StoredJson.Request(request)));
+                        wait.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                        wait.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, resumeAt));
+                        wait.Parameters.Add(Sql.Parameter("now", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow())));
+                        wait.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, "a duplicate delivery waits for the claim of the delivery running it"));
+                        wait.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, StoredJson.Request(request)));
                         await wait.ExecuteNonQueryAsync(ct);
                     }
 
@@ -252,9 +236,9 @@ public sealed class RequestLifecycle(
                 FOR UPDATE OF r SKIP LOCKED)
             UPDATE requests r SET lease_until = now() + @lease FROM held WHERE r.request_id = held.request_id
             """);
-        command.Parameters.Add(Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
-        command.Parameters.Add(Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
-        command.Parameters.Add(Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
+        command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
+        command.Parameters.Add(Sql.Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
+        command.Parameters.Add(Sql.Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -270,8 +254,8 @@ public sealed class RequestLifecycle(
             using var slot = await gate.EnterAsync(timeout.Token);
             await using var command = database.CreateCommand(
                 "UPDATE requests SET claimed_by = NULL, claim_token = NULL, lease_until = NULL WHERE request_id = @request_id AND claim_token = @claim_token");
-            command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
-            command.Parameters.Add(Parameter("claim_token", NpgsqlDbType.Uuid, token));
+            command.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+            command.Parameters.Add(Sql.Parameter("claim_token", NpgsqlDbType.Uuid, token));
             await command.ExecuteNonQueryAsync(timeout.Token);
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
@@ -338,10 +322,10 @@ public sealed class RequestLifecycle(
             bool owned;
             await using (var update = new NpgsqlCommand(DeferRequestSql, connection))
             {
-                update.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
-                update.Parameters.Add(Parameter("claim_token", NpgsqlDbType.Uuid, claim.Token));
-                update.Parameters.Add(Parameter("calls", NpgsqlDbType.Integer, outcome.CallCount));
-                update.Parameters.Add(Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt));
+                update.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                update.Parameters.Add(Sql.Parameter("claim_token", NpgsqlDbType.Uuid, claim.Token));
+                update.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.CallCount));
+                update.Parameters.Add(Sql.Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt));
                 owned = await update.ExecuteNonQueryAsync(ct) == 1;
             }
 
@@ -354,16 +338,16 @@ public sealed class RequestLifecycle(
             if (owned)
             {
                 await using var defer = new NpgsqlCommand(DeferSql, connection);
-                defer.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
-                defer.Parameters.Add(Parameter("kind", NpgsqlDbType.Varchar, deferral.Kind));
-                defer.Parameters.Add(Parameter("resume_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.ResumeAt)));
-                defer.Parameters.Add(Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
-                defer.Parameters.Add(Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
-                defer.Parameters.Add(Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
-                defer.Parameters.Add(Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.DeferralStartedAt)));
-                defer.Parameters.Add(Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
-                defer.Parameters.Add(Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
-                defer.Parameters.Add(Parameter("message", NpgsqlDbType.Jsonb, message));
+                defer.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                defer.Parameters.Add(Sql.Parameter("kind", NpgsqlDbType.Varchar, deferral.Kind));
+                defer.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.ResumeAt)));
+                defer.Parameters.Add(Sql.Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
+                defer.Parameters.Add(Sql.Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
+                defer.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
+                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.DeferralStartedAt)));
+                defer.Parameters.Add(Sql.Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
+                defer.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
+                defer.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, message));
                 await defer.ExecuteNonQueryAsync(ct);
             }
 
@@ -425,7 +409,7 @@ public sealed class RequestLifecycle(
             await retry.RunAsync("outcome", row.RequestId, async ct =>
             {
                 await using var forget = database.CreateCommand(ForgetDeferralSql);
-                forget.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
+                forget.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                 return await forget.ExecuteNonQueryAsync(ct);
             }, cancellationToken);
             return (stored, true);
@@ -483,7 +467,7 @@ public sealed class RequestLifecycle(
                 }
 
                 await db.Database.ExecuteSqlRawAsync(EndDeferralSql,
-                    [Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId), Parameter("now", NpgsqlDbType.TimestampTz, row.CompletedAt)], token);
+                    [Sql.Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId), Sql.Parameter("now", NpgsqlDbType.TimestampTz, row.CompletedAt)], token);
             }
 
             if (row.Attempts.Count > 0)
@@ -502,7 +486,7 @@ public sealed class RequestLifecycle(
     private static async Task<ClaimedRow> ReadRowAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken, bool locking = true)
     {
         await using var command = new NpgsqlCommand(locking ? LockRowSql : LockRowSql.Replace("FOR UPDATE", "", StringComparison.Ordinal), connection);
-        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        command.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, requestId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -519,7 +503,7 @@ public sealed class RequestLifecycle(
     private static async Task<ClaimedDeferral?> ReadDeferralAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(LockDeferralSql, connection);
-        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        command.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, requestId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -539,65 +523,62 @@ public sealed class RequestLifecycle(
     private static async Task<DateTimeOffset?> TimeAsync(NpgsqlConnection connection, string sql, Guid requestId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(Parameter("request_id", NpgsqlDbType.Uuid, requestId));
+        command.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, requestId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetFieldValue<DateTimeOffset>(0) : null;
     }
 
     private static NpgsqlParameter[] ClaimParameters(RequestRow row, TimeSpan lease) =>
     [
-        Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
-        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
-        Parameter("claimed_by", NpgsqlDbType.Varchar, row.ClaimedBy),
-        Parameter("claim_token", NpgsqlDbType.Uuid, row.ClaimToken),
-        Parameter("lease", NpgsqlDbType.Interval, lease),
+        Sql.Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
+        Sql.Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Sql.Parameter("claimed_by", NpgsqlDbType.Varchar, row.ClaimedBy),
+        Sql.Parameter("claim_token", NpgsqlDbType.Uuid, row.ClaimToken),
+        Sql.Parameter("lease", NpgsqlDbType.Interval, lease),
     ];
 
     private static NpgsqlParameter[] OutcomeParameters(RequestRow row, bool overwrite) =>
     [
-        Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
-        Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
-        Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
-        Parameter("status", NpgsqlDbType.Varchar, row.Status),
-        Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
-        Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt),
-        Parameter("completed_at", NpgsqlDbType.TimestampTz, row.CompletedAt),
-        Parameter("provider", NpgsqlDbType.Varchar, row.Provider),
-        Parameter("model", NpgsqlDbType.Varchar, row.Model),
-        Parameter("fallback_used", NpgsqlDbType.Boolean, row.FallbackUsed),
-        Parameter("attempt_count", NpgsqlDbType.Integer, row.AttemptCount),
-        Parameter("input_tokens", NpgsqlDbType.Integer, row.InputTokens),
-        Parameter("output_tokens", NpgsqlDbType.Integer, row.OutputTokens),
-        Parameter("estimated_cost_usd", NpgsqlDbType.Numeric, row.EstimatedCostUsd),
-        Parameter("failure_reason", NpgsqlDbType.Varchar, row.FailureReason),
-        Parameter("error", NpgsqlDbType.Text, row.Error),
-        Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
-        Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
-        Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
-        Parameter("response_hash", NpgsqlDbType.Varchar, row.ResponseHash),
-        Parameter("response", NpgsqlDbType.Text, row.Response),
-        Parameter("result", NpgsqlDbType.Jsonb, row.Result),
-        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
-        Parameter("overwrite", NpgsqlDbType.Boolean, overwrite),
+        Sql.Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
+        Sql.Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
+        Sql.Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
+        Sql.Parameter("status", NpgsqlDbType.Varchar, row.Status),
+        Sql.Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
+        Sql.Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt),
+        Sql.Parameter("completed_at", NpgsqlDbType.TimestampTz, row.CompletedAt),
+        Sql.Parameter("provider", NpgsqlDbType.Varchar, row.Provider),
+        Sql.Parameter("model", NpgsqlDbType.Varchar, row.Model),
+        Sql.Parameter("fallback_used", NpgsqlDbType.Boolean, row.FallbackUsed),
+        Sql.Parameter("attempt_count", NpgsqlDbType.Integer, row.AttemptCount),
+        Sql.Parameter("input_tokens", NpgsqlDbType.Integer, row.InputTokens),
+        Sql.Parameter("output_tokens", NpgsqlDbType.Integer, row.OutputTokens),
+        Sql.Parameter("estimated_cost_usd", NpgsqlDbType.Numeric, row.EstimatedCostUsd),
+        Sql.Parameter("failure_reason", NpgsqlDbType.Varchar, row.FailureReason),
+        Sql.Parameter("error", NpgsqlDbType.Text, row.Error),
+        Sql.Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
+        Sql.Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
+        Sql.Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
+        Sql.Parameter("response_hash", NpgsqlDbType.Varchar, row.ResponseHash),
+        Sql.Parameter("response", NpgsqlDbType.Text, row.Response),
+        Sql.Parameter("result", NpgsqlDbType.Jsonb, row.Result),
+        Sql.Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Sql.Parameter("overwrite", NpgsqlDbType.Boolean, overwrite),
     ];
 
     private static NpgsqlParameter[] RejectParameters(RequestRow row) =>
     [
-        Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
-        Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
-        Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
-        Parameter("status", NpgsqlDbType.Varchar, row.Status),
-        Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
-        Parameter("completed_at", NpgsqlDbType.TimestampTz, row.CompletedAt),
-        Parameter("failure_reason", NpgsqlDbType.Varchar, row.FailureReason),
-        Parameter("error", NpgsqlDbType.Text, row.Error),
-        Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
-        Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
-        Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
-        Parameter("result", NpgsqlDbType.Jsonb, row.Result),
-        Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Sql.Parameter("request_id", NpgsqlDbType.Uuid, row.RequestId),
+        Sql.Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId),
+        Sql.Parameter("chain", NpgsqlDbType.Varchar, row.Chain),
+        Sql.Parameter("status", NpgsqlDbType.Varchar, row.Status),
+        Sql.Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt),
+        Sql.Parameter("completed_at", NpgsqlDbType.TimestampTz, row.CompletedAt),
+        Sql.Parameter("failure_reason", NpgsqlDbType.Varchar, row.FailureReason),
+        Sql.Parameter("error", NpgsqlDbType.Text, row.Error),
+        Sql.Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)),
+        Sql.Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash),
+        Sql.Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
+        Sql.Parameter("result", NpgsqlDbType.Jsonb, row.Result),
+        Sql.Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
     ];
-
-    private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
-        new(name, type) { Value = value ?? DBNull.Value };
 }

@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Worker.Requests;
+namespace Worker.Persistence;
 
 /// <summary>Typed parameters for the write path's SQL; a batch sends each column as one array for <c>unnest</c>.</summary>
 internal static class Sql
