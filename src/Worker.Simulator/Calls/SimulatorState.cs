@@ -16,6 +16,7 @@ public sealed class SimulatorState
     private readonly ILogger _logger;
     private long _sequence;
     private long _inFlight;
+    private readonly List<(long Count, TaskCompletionSource Reached)> _inFlightWaiters = [];
 
     /// <param name="time">Clock for outage windows and <see cref="CallRecord.ReceivedAt"/>.</param>
     public SimulatorState(TimeProvider time, ILogger<SimulatorState>? logger = null)
@@ -27,7 +28,31 @@ public sealed class SimulatorState
     /// <summary>Calls admitted and not answered yet (waiting out latency, hanging), across all targets.</summary>
     public long InFlight => Interlocked.Read(ref _inFlight);
 
-    internal void CallStarted() => Interlocked.Increment(ref _inFlight);
+    internal void CallStarted()
+    {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        lock (_inFlightWaiters)
+        {
+            _inFlightWaiters.RemoveAll(w => w.Count <= inFlight && w.Reached.TrySetResult());
+        }
+    }
+
+    /// <summary>
+    /// Completes once at least <paramref name="count"/> calls are in flight at the same time: a test waits on the calls it
+    /// holds arriving, not on time.
+    /// </summary>
+    public Task InFlightReachedAsync(long count, CancellationToken cancellationToken)
+    {
+        var waiter = (Count: count, Reached: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_inFlightWaiters)
+        {
+            if (InFlight >= count)
+                return Task.CompletedTask;
+            _inFlightWaiters.Add(waiter);
+        }
+
+        return waiter.Reached.Task.WaitAsync(cancellationToken);
+    }
 
     internal void CallEnded() => Interlocked.Decrement(ref _inFlight);
 

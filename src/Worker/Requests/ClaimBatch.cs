@@ -26,8 +26,8 @@ internal static class ClaimBatch
         RETURNING claim_token
         """;
 
-    /// <summary>Inserts the claims; answers the claim token of each row inserted, null for a request that had a row.</summary>
-    public static async Task<IReadOnlyList<Claimed?>> WriteAsync(NpgsqlDataSource database, TimeSpan lease, IReadOnlyList<RequestRow> rows,
+    /// <summary>Inserts the claims; answers true for each row inserted, false for a request that already had a row.</summary>
+    public static async Task<IReadOnlyList<bool>> WriteAsync(NpgsqlDataSource database, TimeSpan lease, IReadOnlyList<RequestRow> rows,
         CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(InsertSql);
@@ -52,12 +52,6 @@ internal static class ClaimBatch
             }
         }
 
-        return rows.Select(r => inserted.Contains(r.ClaimToken!.Value) ? Claimed.Instance : null).ToList();
-    }
-
-    /// <summary>The answer for a row the batch claimed.</summary>
-    public sealed class Claimed
-    {
-        public static readonly Claimed Instance = new();
+        return rows.Select(r => inserted.Contains(r.ClaimToken!.Value)).ToList();
     }
 }

@@ -9,24 +9,24 @@ namespace Worker.Requests;
 /// immediately, and under load a batch is whatever arrived while the previous flush was on the wire, so batches grow
 /// with the load and the latency of one write stays one flush.
 /// <para>
-/// A flush answers per item: a result, or null for an item the batch leaves to its caller (it needs the careful
-/// one-request path: a row in an unexpected state, a parked request). When a flush throws (PostgreSQL away, one bad row
-/// failing the transaction), every item of that batch gets null, so each falls back to its own write with its own retry:
+/// A flush answers per item: a result, or the default (null, false) for an item the batch leaves to its caller (it
+/// needs the careful one-request path: a row in an unexpected state). When a flush throws (PostgreSQL away, one bad row
+/// failing the transaction), every item of that batch gets the default, so each falls back to its own write with its own retry:
 /// a failed batch fails only its own requests, and a bad row fails only itself.
 /// </para>
 /// </summary>
-public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult : class
+public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult?>>> _flush;
     private readonly GroupCommitSettings _settings;
     private readonly ILogger _logger;
     private readonly string _name;
-    private readonly CancellationTokenSource _stopped = new();
     private readonly Task[] _writers;
 
     /// <param name="name">What is written ("claims", "outcomes"), for the log.</param>
-    /// <param name="flush">Writes one batch in one transaction; returns one answer per item, in order.</param>
+    /// <param name="flush">Writes one batch in one transaction; returns one answer per item, in order. Not cancelled: a
+    /// batch on the wire is finished (its items' callers wait for it), and disposing lets the queued ones flush.</param>
     public GroupCommit(string name, Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult?>>> flush,
         GroupCommitSettings settings, ILogger logger)
     {
@@ -37,20 +37,20 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult
         _writers = Enumerable.Range(0, Math.Max(1, settings.Writers)).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
-    /// <summary>Batches written so far and the items in them (for the benchmark's report and tests).</summary>
+    /// <summary>Batches written so far and the items in them.</summary>
     public (long Batches, long Items) Written => (Interlocked.Read(ref _batches), Interlocked.Read(ref _items));
 
     private long _batches;
     private long _items;
 
     /// <summary>
-    /// Queues <paramref name="item"/> for the next flush. Returns its answer, or null when the caller must write it alone.
+    /// Queues <paramref name="item"/> for the next flush. Returns its answer, or the default when the caller must write it alone.
     /// Not cancellable on purpose: once queued the write may happen, and the caller learns whether it did.
     /// </summary>
     public Task<TResult?> WriteAsync(TItem item)
     {
         var pending = new Pending(item);
-        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult<TResult?>(null);
+        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult<TResult?>(default);
     }
 
     private async Task WriteLoopAsync()
@@ -74,7 +74,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult
 
             try
             {
-                var answers = await _flush(items, _stopped.Token);
+                var answers = await _flush(items, CancellationToken.None);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(answers[i]);
@@ -89,7 +89,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult
                 Log.BatchFailed(_logger, _name, batch.Count, e.GetType().Name, e.Message);
                 foreach (var pending in batch)
                 {
-                    pending.Done.TrySetResult(null);
+                    pending.Done.TrySetResult(default);
                 }
             }
         }
@@ -100,7 +100,6 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable where TResult
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_writers);
-        _stopped.Dispose();
     }
 
     private sealed class Pending(TItem item)

@@ -78,13 +78,8 @@ internal static class OutcomeBatch
     /// <summary>One outcome to write: the row with its attempts, under the claim its delivery holds.</summary>
     public sealed record Item(RequestRow Row, Guid ClaimToken);
 
-    /// <summary>The answer for an outcome the batch wrote.</summary>
-    public sealed class Written
-    {
-        public static readonly Written Instance = new();
-    }
-
-    public static async Task<IReadOnlyList<Written?>> WriteAsync(NpgsqlDataSource database, IReadOnlyList<Item> items, CancellationToken cancellationToken)
+    /// <summary>Writes the outcomes whose claim is still held; answers true for each written, false for one left to its caller.</summary>
+    public static async Task<IReadOnlyList<bool>> WriteAsync(NpgsqlDataSource database, IReadOnlyList<Item> items, CancellationToken cancellationToken)
     {
         var ordered = items.OrderBy(i => i.Row.RequestId).ToList();
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -123,7 +118,7 @@ internal static class OutcomeBatch
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return items.Select(i => written.Contains(i.Row.RequestId) ? Written.Instance : null).ToList();
+        return items.Select(i => written.Contains(i.Row.RequestId)).ToList();
     }
 
     private static NpgsqlCommand OutcomeCommand(NpgsqlConnection connection, List<Item> items)

@@ -20,16 +20,8 @@ public abstract record RequestResult
 
     public static implicit operator RequestResult(CompletionFailed message) => new Failed(message);
 
-    public Guid RequestId => Match(s => s.RequestId, f => f.RequestId);
-
-    /// <summary>0 for a request's first outcome, n for the outcome of its n-th ops replay.</summary>
-    public int ReplayCount => Match(s => s.ReplayCount, f => f.ReplayCount);
-
     /// <summary>A failure parked for ops replay.</summary>
     public bool IsParked => this is Failed { Message.DeadLettered: true };
-
-    /// <summary>The message itself, for the bus and the serializer.</summary>
-    public object Payload => Match<object>(s => s, f => f);
 
     public T Match<T>(Func<CompletionSucceeded, T> succeeded, Func<CompletionFailed, T> failed) => this switch
     {

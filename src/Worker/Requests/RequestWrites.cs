@@ -14,36 +14,29 @@ namespace Worker.Requests;
 /// </summary>
 public sealed class RequestWrites : IAsyncDisposable
 {
-    private readonly GroupCommit<RequestRow, ClaimBatch.Claimed> _claims;
-    private readonly GroupCommit<OutcomeBatch.Item, OutcomeBatch.Written> _outcomes;
+    private readonly GroupCommit<RequestRow, bool> _claims;
+    private readonly GroupCommit<OutcomeBatch.Item, bool> _outcomes;
 
     public RequestWrites(NpgsqlDataSource database, IOptions<AuditOptions> audit, IOptions<MessagingOptions> messaging, ILogger<RequestWrites> logger)
     {
         var settings = new GroupCommitSettings(audit.Value.BatchSize, audit.Value.BatchWriters);
         var lease = messaging.Value.ClaimLease;
-        _claims = new GroupCommit<RequestRow, ClaimBatch.Claimed>("claims", (rows, ct) => ClaimBatch.WriteAsync(database, lease, rows, ct), settings, logger);
-        _outcomes = new GroupCommit<OutcomeBatch.Item, OutcomeBatch.Written>("outcomes", (items, ct) => OutcomeBatch.WriteAsync(database, items, ct),
+        _claims = new GroupCommit<RequestRow, bool>("claims", (rows, ct) => ClaimBatch.WriteAsync(database, lease, rows, ct), settings, logger);
+        _outcomes = new GroupCommit<OutcomeBatch.Item, bool>("outcomes", (items, ct) => OutcomeBatch.WriteAsync(database, items, ct),
             settings, logger);
     }
-
-    /// <summary>Batches and rows written so far by each path (the benchmark reports them).</summary>
-    public (long Batches, long Rows) Claims => _claims.Written;
-
-    /// <inheritdoc cref="Claims"/>
-    public (long Batches, long Rows) Outcomes => _outcomes.Written;
 
     /// <summary>
     /// Inserts the claim of a request that has no row yet (<paramref name="row"/> carries its token). False when the
     /// request already had a row, or the batch failed: the caller then claims it on its own.
     /// </summary>
-    public async Task<bool> TryClaimNewAsync(RequestRow row) => await _claims.WriteAsync(row) is not null;
+    public Task<bool> TryClaimNewAsync(RequestRow row) => _claims.WriteAsync(row);
 
     /// <summary>
     /// Writes an outcome (not parked) with its attempts while <paramref name="claimToken"/> still holds the request. False
     /// when the claim is gone or the batch failed: the caller then writes it on its own, attempts included.
     /// </summary>
-    public async Task<bool> TryCompleteAsync(RequestRow row, Guid claimToken) =>
-        await _outcomes.WriteAsync(new OutcomeBatch.Item(row, claimToken)) is not null;
+    public Task<bool> TryCompleteAsync(RequestRow row, Guid claimToken) => _outcomes.WriteAsync(new OutcomeBatch.Item(row, claimToken));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using Worker.Audit;
+using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
@@ -115,8 +116,11 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
                     _f.Sim.SetProfile("gemini", new FaultProfile());
                     await Task.WhenAll(during.Select(_f.Producer.PublishAsync));
                     await FaultFixture.WaitUntilAsync(() => Task.FromResult(_f.Sim.InFlight == 0), TimeSpan.FromMinutes(1), "the held calls answered");
-                    // The outage's length is the scenario, not a wait for something to happen.
-                    await Task.Delay(TimeSpan.FromMinutes(3));
+                    // The outage lasts until every held request's outcome write has been failing for three minutes (18 times
+                    // Audit:WriteRetryFor), as the worker's retry log says: a condition on the worker, not on this machine's speed.
+                    var failing = worker;
+                    await Eventually.TrueAsync(() => Task.FromResult(OutcomeWritesFailingFor(failing, held) >= TimeSpan.FromMinutes(3)),
+                        TimeSpan.FromMinutes(5), "every held outcome's write to have been retried for 3 minutes");
                     Assert.False(worker.HasExited);
                     Assert.Equal(0, held.Count(r => _f.Producer.ResultCount(r.RequestId) > 0));
                 }
@@ -159,4 +163,29 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
         _f.Sim.Clear();
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// How long the outcome writes of <paramref name="requests"/> have all been failing, from the worker's retry log
+    /// ("Request {id}: audit outcome write failed (...); retrying in N ms (M ms so far)"): the shortest of their longest
+    /// "so far", zero while one has not been retried yet.
+    /// </summary>
+    private static TimeSpan OutcomeWritesFailingFor(WorkerProcess worker, IEnumerable<CompletionRequested> requests)
+    {
+        var failingFor = new Dictionary<Guid, long>();
+        foreach (var line in worker.Output)
+        {
+            var match = OutcomeRetry.Match(line);
+            if (match.Success)
+            {
+                var id = Guid.Parse(match.Groups[1].Value);
+                var soFar = long.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                failingFor[id] = Math.Max(soFar, failingFor.GetValueOrDefault(id));
+            }
+        }
+
+        return TimeSpan.FromMilliseconds(requests.Min(r => failingFor.GetValueOrDefault(r.RequestId)));
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex OutcomeRetry = new(
+        @"Request ([0-9a-f-]{36}): audit outcome write failed .*\((\d+) ms so far\)", System.Text.RegularExpressions.RegexOptions.Compiled);
 }

@@ -52,15 +52,15 @@ public sealed class BatchWriteTests : IAsyncLifetime
     public async Task A_claim_batch_claims_new_requests_and_leaves_one_that_has_a_row_to_its_own_claim()
     {
         var existing = NewRow();
-        Assert.NotNull(Assert.Single(await ClaimBatch.WriteAsync(_db, Lease, [existing], CancellationToken.None)));
+        Assert.True(Assert.Single(await ClaimBatch.WriteAsync(_db, Lease, [existing], CancellationToken.None)));
         var duplicate = NewRow();
         duplicate.RequestId = existing.RequestId;
         var fresh = NewRow();
 
         var answers = await ClaimBatch.WriteAsync(_db, Lease, [duplicate, fresh], CancellationToken.None);
 
-        Assert.Null(answers[0]);
-        Assert.NotNull(answers[1]);
+        Assert.False(answers[0]);
+        Assert.True(answers[1]);
         Assert.Equal(existing.ClaimToken, (await AuditDatabase.FindAsync(_db, existing.RequestId))!.ClaimToken);
         var claimed = (await AuditDatabase.FindAsync(_db, fresh.RequestId))!;
         Assert.Equal((RequestStatus.InProgress, fresh.ClaimToken, "Ada"), (claimed.Status, claimed.ClaimToken, claimed.Metadata!["lead"]));
@@ -79,7 +79,7 @@ public sealed class BatchWriteTests : IAsyncLifetime
         Assert.Equal(PostgresErrorCodes.StringDataRightTruncation, failure.SqlState);
         Assert.Null(await AuditDatabase.FindAsync(_db, good.RequestId));
         Assert.Null(await AuditDatabase.FindAsync(_db, alsoGood.RequestId));
-        Assert.NotNull(Assert.Single(await ClaimBatch.WriteAsync(_db, Lease, [good], CancellationToken.None)));
+        Assert.True(Assert.Single(await ClaimBatch.WriteAsync(_db, Lease, [good], CancellationToken.None)));
     }
 
     [Fact]
@@ -93,8 +93,8 @@ public sealed class BatchWriteTests : IAsyncLifetime
             [new OutcomeBatch.Item(Finished(held, attempts: 2), held.ClaimToken!.Value), new OutcomeBatch.Item(Finished(lost, attempts: 1), Guid.NewGuid())],
             CancellationToken.None);
 
-        Assert.NotNull(answers[0]);
-        Assert.Null(answers[1]);
+        Assert.True(answers[0]);
+        Assert.False(answers[1]);
         var written = (await AuditDatabase.FindAsync(_db, held.RequestId))!;
         Assert.Equal((RequestStatus.Succeeded, 2, (Guid?)null, (DateTimeOffset?)null), (written.Status, written.AttemptCount, written.ClaimToken, written.LeaseUntil));
         Assert.Equal(["retried", "answered"], written.Attempts.Select(a => a.Decision));
@@ -103,7 +103,7 @@ public sealed class BatchWriteTests : IAsyncLifetime
 
         // The same write again (its first commit's acknowledgement lost) finds no claim: nothing is written twice.
         var again = await OutcomeBatch.WriteAsync(_db, [new OutcomeBatch.Item(Finished(held, attempts: 2), held.ClaimToken!.Value)], CancellationToken.None);
-        Assert.Null(Assert.Single(again));
+        Assert.False(Assert.Single(again));
         Assert.Equal(2, (await AuditDatabase.FindAsync(_db, held.RequestId))!.Attempts.Count);
     }
 

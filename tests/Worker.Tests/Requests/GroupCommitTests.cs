@@ -17,7 +17,7 @@ public class GroupCommitTests
 
         public List<IReadOnlyList<string>> Batches { get; } = [];
 
-        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly SemaphoreSlim _arrived = new(0);
 
         public Func<string, bool> Fails { get; set; } = _ => false;
 
@@ -32,6 +32,10 @@ public class GroupCommitTests
                 }
             }
         }
+
+        /// <summary>Waits for the next batch to reach the flush (one per call); the bound only turns a hang into a failure.</summary>
+        public async Task ArrivedAsync() =>
+            Assert.True(await _arrived.WaitAsync(TimeSpan.FromSeconds(30)), "no batch reached the flush in 30 s");
 
         public void Release()
         {
@@ -49,7 +53,7 @@ public class GroupCommitTests
                 Batches.Add([.. items]);
             }
 
-            Started.TrySetResult();
+            _arrived.Release();
             await release.WaitAsync(TimeSpan.FromSeconds(30));
             if (items.Any(Fails))
             {
@@ -71,11 +75,11 @@ public class GroupCommitTests
         await using var commit = Commit(flush);
 
         var first = commit.WriteAsync("a");
-        await flush.Started.Task;
+        await flush.ArrivedAsync();
         var queued = new[] { commit.WriteAsync("b"), commit.WriteAsync("c"), commit.WriteAsync("d") };
         flush.Release();
         Assert.Equal("a", (await first)!.Text);
-        await Eventually(() => flush.Batches.Count == 2);
+        await flush.ArrivedAsync();
         flush.Release();
 
         Assert.Equal(["b", "c", "d"], (await Task.WhenAll(queued)).Select(a => a!.Text));
@@ -90,11 +94,12 @@ public class GroupCommitTests
         await using var commit = Commit(flush, maxBatch: 2);
 
         var first = commit.WriteAsync("a");
-        await flush.Started.Task;
+        await flush.ArrivedAsync();
         var queued = new[] { commit.WriteAsync("b"), commit.WriteAsync("c"), commit.WriteAsync("d") };
-        for (var released = 0; released < 3; released++)
+        flush.Release();
+        for (var batch = 2; batch <= 3; batch++)
         {
-            await Eventually(() => flush.Batches.Count > released);
+            await flush.ArrivedAsync();
             flush.Release();
         }
 
@@ -109,17 +114,17 @@ public class GroupCommitTests
         await using var commit = Commit(flush);
 
         var first = commit.WriteAsync("a");
-        await flush.Started.Task;
+        await flush.ArrivedAsync();
         var failing = new[] { commit.WriteAsync("b"), commit.WriteAsync("bad") };
         flush.Release();
         await first;
-        await Eventually(() => flush.Batches.Count == 2);
+        await flush.ArrivedAsync();
         flush.Release();
         Assert.All(await Task.WhenAll(failing), Assert.Null);
 
         // The writer goes on: the next batch is written as usual.
         var after = commit.WriteAsync("e");
-        await Eventually(() => flush.Batches.Count == 3);
+        await flush.ArrivedAsync();
         flush.Release();
         Assert.Equal("e", (await after)!.Text);
     }
@@ -131,11 +136,11 @@ public class GroupCommitTests
         await using var commit = Commit(flush);
 
         var first = commit.WriteAsync("a");
-        await flush.Started.Task;
+        await flush.ArrivedAsync();
         var queued = new[] { commit.WriteAsync("skip"), commit.WriteAsync("c") };
         flush.Release();
         await first;
-        await Eventually(() => flush.Batches.Count == 2);
+        await flush.ArrivedAsync();
         flush.Release();
 
         var answers = await Task.WhenAll(queued);
@@ -149,28 +154,16 @@ public class GroupCommitTests
         var flush = new HeldFlush();
         var commit = Commit(flush);
         var first = commit.WriteAsync("a");
-        await flush.Started.Task;
+        await flush.ArrivedAsync();
         var queued = commit.WriteAsync("b");
 
         var disposed = commit.DisposeAsync().AsTask();
         flush.Release();
-        await Eventually(() => flush.Batches.Count == 2);
+        await flush.ArrivedAsync();
         flush.Release();
         await disposed;
 
         Assert.Equal(["a", "b"], new[] { (await first)!.Text, (await queued)!.Text });
         Assert.Null(await commit.WriteAsync("c"));
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        // Waits on a condition (the writer loop's progress on another thread), never on this machine's speed; the bound
-        // only turns a hang into a failure.
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the writer loop made no progress in 30 s");
-            await Task.Delay(1);
-        }
     }
 }

@@ -55,8 +55,7 @@ public sealed class FaultTests
 
         var calls = Enumerable.Range(0, 5).Select(_ => sim.GeminiAsync("gemini")).ToList();
         using var noLongerThan = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (sim.State.InFlight < 5)
-            await Task.Delay(10, noLongerThan.Token);
+        await sim.State.InFlightReachedAsync(5, noLongerThan.Token);
         Assert.All(calls, c => Assert.False(c.IsCompleted));
 
         sim.State.SetProfile("gemini", new FaultProfile());
