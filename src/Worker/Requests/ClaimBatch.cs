@@ -30,7 +30,15 @@ internal static class ClaimBatch
     public static async Task<IReadOnlyList<bool>> WriteAsync(NpgsqlDataSource database, TimeSpan lease, IReadOnlyList<RequestRow> rows,
         CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(InsertSql);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        return await WriteAsync(connection, lease, rows, cancellationToken);
+    }
+
+    /// <inheritdoc cref="WriteAsync(NpgsqlDataSource, TimeSpan, IReadOnlyList{RequestRow}, CancellationToken)"/>
+    public static async Task<IReadOnlyList<bool>> WriteAsync(NpgsqlConnection connection, TimeSpan lease, IReadOnlyList<RequestRow> rows,
+        CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(InsertSql, connection);
         command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, lease));
         command.Parameters.Add(Sql.Array("request_id", NpgsqlDbType.Uuid, rows, r => r.RequestId));
         command.Parameters.Add(Sql.Array("conversation_id", NpgsqlDbType.Text, rows, r => r.ConversationId));

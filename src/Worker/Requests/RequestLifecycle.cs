@@ -41,15 +41,6 @@ public sealed class RequestLifecycle(
     TimeProvider time,
     ILogger<RequestLifecycle> logger) : IRequestLifecycle
 {
-    // A brand-new request is claimed by its insert; anything else goes through the locked read of ClaimAsync.
-    private const string InsertClaimedSql = $"""
-        INSERT INTO requests (request_id, conversation_id, chain, status, received_at, fallback_used, attempt_count, metadata,
-                              replay_count, prompt_hash, prompt, payload_hash, claimed_by, claim_token, lease_until)
-        VALUES (@request_id, @conversation_id, @chain, '{RequestStatus.InProgress}', @received_at, FALSE, 0, @metadata, 0, @prompt_hash, @prompt,
-                @payload_hash, @claimed_by, @claim_token, now() + @lease)
-        ON CONFLICT (request_id) DO NOTHING
-        """;
-
     // The lock order is requests, then deferred_requests, everywhere a transaction takes both.
     private const string LockRowSql = """
         SELECT status, claim_token, lease_until, payload_hash, result::text, received_at, replay_count, now() FROM requests WHERE request_id = @request_id FOR UPDATE
@@ -159,19 +150,10 @@ public sealed class RequestLifecycle(
         return await retry.RunAsync("claim", request.RequestId, async ct =>
         {
             await using var connection = await database.OpenConnectionAsync(ct);
-            await using (var insert = new NpgsqlCommand(InsertClaimedSql, connection))
+            // The same insert as the batch's, for one row: a batch that failed left no row behind.
+            if ((await ClaimBatch.WriteAsync(connection, messaging.Value.ClaimLease, [row], ct))[0])
             {
-                insert.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
-                insert.Parameters.Add(Sql.Parameter("conversation_id", NpgsqlDbType.Varchar, row.ConversationId));
-                insert.Parameters.Add(Sql.Parameter("chain", NpgsqlDbType.Varchar, row.Chain));
-                insert.Parameters.Add(Sql.Parameter("received_at", NpgsqlDbType.TimestampTz, row.ReceivedAt));
-                insert.Parameters.Add(Sql.Parameter("metadata", NpgsqlDbType.Jsonb, row.Metadata is null ? null : MetadataJson.Write(row.Metadata)));
-                insert.Parameters.Add(Sql.Parameter("prompt_hash", NpgsqlDbType.Varchar, row.PromptHash));
-                insert.Parameters.Add(Sql.Parameter("prompt", NpgsqlDbType.Text, row.Prompt));
-                if (await insert.ExecuteNonQueryAsync(ct) == 1)
-                {
-                    return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
-                }
+                return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
             }
 
             await using var transaction = await connection.BeginTransactionAsync(ct);
