@@ -9,7 +9,8 @@ namespace Worker.Chain;
 /// Runs one request through the steps of its chain: calls, classifies, retries, falls back, and records every
 /// decision. This is the only retry loop in the worker; providers, HTTP handlers and the bus never retry a call.
 /// Before each call the step's pacing budget and circuit breaker are consulted: a step that may not be called is
-/// skipped at once, with no call and no wait, and recorded as such.
+/// skipped at once, with no call and no wait, and recorded as such. Before a run gives up, every step that might still
+/// answer gets one last call (<see cref="LastChanceAsync"/>).
 /// </summary>
 /// <remarks>
 /// Waits up to Chain:InProcessWaitLimit happen here. A longer one (a Retry-After of a minute, a spent pacing budget)
@@ -51,7 +52,6 @@ public sealed class ChainRunner(
         }
 
         var providerRequest = new ProviderRequest("", request.Messages, request.MaxOutputTokens, request.Temperature);
-        var estimatedTokens = (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
         foreach (var step in steps.Where(s => s.Index >= start.StepIndex))
         {
             var isLastStep = step.Index == steps.Count - 1;
@@ -62,6 +62,7 @@ public sealed class ChainRunner(
                 continue;
             }
 
+            var retriedOnce = false;
             for (var attempt = step.Index == start.StepIndex ? start.Attempt : 1; ; attempt++)
             {
                 var startedAt = time.GetUtcNow();
@@ -81,7 +82,8 @@ public sealed class ChainRunner(
                     break;
                 }
 
-                var pace = await PaceAsync(step, estimatedTokens, deadline, cancellationToken);
+                var pace = await PaceAsync(step, run.EstimatedTokens, deadline, cancellationToken);
+                using var slot = pace.Slot;
                 if (pace.DeferUntil is { } until)
                 {
                     if (run.CanDefer(until, step, deadline) is null)
@@ -100,13 +102,10 @@ public sealed class ChainRunner(
                 }
 
                 startedAt = time.GetUtcNow();
-                remaining = deadline - startedAt;
-                var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
-                var result = await breakers.ExecuteAsync(step.Provider, step.Model,
-                    ct => CallAsync(provider, providerRequest with { Model = step.Model }, timeout, ct), cancellationToken);
+                var result = await CallThroughBreakerAsync(step, provider, providerRequest, slot!, deadline, lastChance: false, cancellationToken);
                 if (result is null)
                 {
-                    Skip(run, step, "skipped: breaker open",
+                    Skip(run, step, BreakerSkip,
                         (attempt, breakers.UnavailableUntil(step.Provider, step.Model) ?? time.GetUtcNow() + CircuitBreakers.HalfOpenProbeWait));
                     break;
                 }
@@ -122,13 +121,15 @@ public sealed class ChainRunner(
 
                 var failure = (ProviderFailure)result;
                 var errorClass = failure.Class.ToWireName();
-                if (failure.Class == ErrorClass.RateLimited)
-                {
-                    budgets.Throttled(step.Provider, failure.RetryAfter);
-                }
-
                 Log.FailureDetail(logger, request.RequestId, step.Provider, step.Model, failure.Detail);
                 var action = ErrorPolicy.ActionFor(failure.Class);
+                if (action == FailureAction.RetryOnce && !retriedOnce)
+                {
+                    retriedOnce = true;
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, TimeSpan.Zero, null, $"one more call after {errorClass}"));
+                    Log.Retrying(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, 0);
+                    continue;
+                }
 
                 if (action == FailureAction.FailRequest)
                 {
@@ -172,7 +173,12 @@ public sealed class ChainRunner(
                 }
                 else
                 {
-                    why = action == FailureAction.Retry ? $"{step.MaxRetries} retries spent" : $"{errorClass} is not retried on the same step";
+                    why = action switch
+                    {
+                        FailureAction.Retry => $"{step.MaxRetries} retries spent",
+                        FailureAction.RetryOnce => $"{errorClass} twice in a row",
+                        _ => $"{errorClass} is not retried on the same step",
+                    };
                 }
 
                 if (isLastStep)
@@ -191,10 +197,17 @@ public sealed class ChainRunner(
             }
         }
 
+        // Taken before the last chance, whose calls come after the skips: if it fails, the skips still say what is down.
+        var down = run.TrailingDown();
+        if (await LastChanceAsync(run, steps, start, providerRequest, deadline, cancellationToken) is { } rescued)
+        {
+            return rescued;
+        }
+
         // Backpressure: the steps left were not tried because they are known down (breaker open, pacing closed by a
         // 429). Failing now would burn the backlog into parked requests; wait (durably) until the first of them may be
         // tried again, and resume there.
-        if (run.TrailingDown() is [var first, ..] down && run.Options.DeferralEnabled)
+        if (down is [var first, ..] && run.Options.DeferralEnabled)
         {
             var step = steps.First(s => s.Index == first.Step);
             var until = down.Min(d => d.Until);
@@ -208,6 +221,82 @@ public sealed class ChainRunner(
         }
 
         return Exhausted(run);
+    }
+
+    /// <summary>
+    /// Before the run fails or waits: one more call on every step that might still answer, in chain order. A step skipped
+    /// for its open breaker gets it as an early half-open trial, if the breaker admits one (about one per breaker every
+    /// 2 s, so a real outage costs next to nothing); a step that failed with a server, network, timeout or bad-output error
+    /// gets one more call, because such errors come and go. Steps refused by pacing, rejected (auth, invalid), blocked or
+    /// short of time are left alone. A request therefore fails only when nothing that might answer is left.
+    /// </summary>
+    private async Task<ChainOutcome?> LastChanceAsync(Run run, IReadOnlyList<ChainStep> steps, ChainStart start, ProviderRequest request,
+        DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        foreach (var step in steps.Where(s => s.Index >= start.StepIndex))
+        {
+            if (run.Attempts.LastOrDefault(a => a.StepIndex == step.Index) is not { } last || !MightStillAnswer(last) || !providers.TryGet(step.Provider, out var provider))
+                continue;
+            if (deadline - time.GetUtcNow() < step.MinTimeToAnswer)
+                continue;
+
+            using var slot = await budgets.Concurrency.EnterAsync(step.Provider, TimeSpan.Zero, cancellationToken);
+            if (slot is null || !budgets.TryAcquire(step.Provider, run.EstimatedTokens).Allowed)
+                continue;
+
+            var attempt = run.Attempts.Where(a => a.StepIndex == step.Index).Max(a => a.Attempt) + 1;
+            var startedAt = time.GetUtcNow();
+            var result = await CallThroughBreakerAsync(step, provider, request, slot, deadline, lastChance: true, cancellationToken);
+            var endedAt = time.GetUtcNow();
+            switch (result)
+            {
+                case null:
+                    continue;
+                case ProviderSuccess success:
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success, LastChanceNote));
+                    Log.Answered(logger, run.Request.RequestId, step.Provider, step.Model, attempt, (long)(endedAt - startedAt).TotalMilliseconds);
+                    return run.Answered(success, step);
+                case ProviderFailure failure:
+                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, LastChanceNote));
+                    Log.GivingUp(logger, run.Request.RequestId, step.Provider, step.Model, attempt, failure.Class.ToWireName(), failure.HttpStatus, LastChanceNote);
+                    if (ErrorPolicy.ActionFor(failure.Class) == FailureAction.FailRequest)
+                        return run.Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}");
+                    break;
+            }
+        }
+
+        return null;
+
+        static bool MightStillAnswer(AttemptRecord last) => last.CallMade
+            ? last.ErrorClass is ErrorClass.Server or ErrorClass.Network or ErrorClass.Timeout or ErrorClass.BadOutput
+            : last.Note == BreakerSkip;
+    }
+
+    /// <summary>The note of a call made by <see cref="LastChanceAsync"/>.</summary>
+    public const string LastChanceNote = "last chance";
+
+    /// <summary>The note of a step skipped because its breaker refused the call.</summary>
+    public const string BreakerSkip = "skipped: breaker open";
+
+    /// <summary>
+    /// One call through the step's breaker, with the attempt timeout cut to the time left; null when the breaker refused.
+    /// The outcome goes to the provider's in-flight limit (<paramref name="slot"/>), and a 429 to its budget.
+    /// </summary>
+    private async Task<ProviderResult?> CallThroughBreakerAsync(ChainStep step, ICompletionProvider provider, ProviderRequest request,
+        AdaptiveConcurrency.CallSlot slot, DateTimeOffset? deadline, bool lastChance, CancellationToken cancellationToken)
+    {
+        var remaining = deadline - time.GetUtcNow();
+        var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
+        var result = await breakers.ExecuteAsync(step.Provider, step.Model,
+            ct => CallAsync(provider, request with { Model = step.Model }, timeout, ct), cancellationToken, lastChance: lastChance);
+        var throttled = result is ProviderFailure { Class: ErrorClass.RateLimited };
+        slot.Complete(answered: result is ProviderSuccess, throttled);
+        if (result is ProviderFailure { Class: ErrorClass.RateLimited } rateLimited)
+        {
+            budgets.Throttled(step.Provider, rateLimited.RetryAfter);
+        }
+
+        return result;
     }
 
     /// <summary>Ends the run with a deferral recorded as a row of its own (no call was made for it).</summary>
@@ -226,33 +315,54 @@ public sealed class ChainRunner(
     }
 
     /// <summary>
-    /// Takes a slot in the provider's budget, waiting when the wait is short. Otherwise says why the step is skipped,
+    /// Takes a place under the provider's in-flight limit (waiting for one up to the in-process limit, or what the
+    /// deadline leaves), then a slot in its budget, waiting when the wait is short. Otherwise says why the step is skipped,
     /// or, when the budget frees up within MaxWait but later than the in-process limit, until when to defer.
     /// </summary>
     private async Task<PaceResult> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        while (true)
+        var maxWait = deadline is { } end && end - time.GetUtcNow() - step.MinTimeToAnswer < settings.InProcessWaitLimit
+            ? end - time.GetUtcNow() - step.MinTimeToAnswer
+            : settings.InProcessWaitLimit;
+        var slot = await budgets.Concurrency.EnterAsync(step.Provider, maxWait, cancellationToken);
+        if (slot is null)
         {
-            var pace = budgets.TryAcquire(step.Provider, estimatedTokens);
-            if (pace.Allowed)
-            {
-                return default;
-            }
+            var limit = budgets.Concurrency.StatusOf(step.Provider).Limit;
+            return new PaceResult($"pacing: {step.Provider} allows {limit} call(s) in flight after its 429s", time.GetUtcNow(), null, null);
+        }
 
-            var now = time.GetUtcNow();
-            var availableAt = now + pace.Wait;
-            if (!pace.WorthWaiting || (deadline is { } d && availableAt + step.MinTimeToAnswer >= d))
+        try
+        {
+            while (true)
             {
-                return new PaceResult(pace.Reason, availableAt, null);
-            }
+                var pace = budgets.TryAcquire(step.Provider, estimatedTokens);
+                if (pace.Allowed)
+                {
+                    return new PaceResult(null, null, null, slot);
+                }
 
-            if (pace.Wait > settings.InProcessWaitLimit && settings.DeferralEnabled)
-            {
-                return new PaceResult(pace.Reason, availableAt, availableAt);
-            }
+                var now = time.GetUtcNow();
+                var availableAt = now + pace.Wait;
+                if (!pace.WorthWaiting || (deadline is { } d && availableAt + step.MinTimeToAnswer >= d))
+                {
+                    slot.Dispose();
+                    return new PaceResult(pace.Reason, availableAt, null, null);
+                }
 
-            await Task.Delay(pace.Wait, time, cancellationToken);
+                if (pace.Wait > settings.InProcessWaitLimit && settings.DeferralEnabled)
+                {
+                    slot.Dispose();
+                    return new PaceResult(pace.Reason, availableAt, availableAt, null);
+                }
+
+                await Task.Delay(pace.Wait, time, cancellationToken);
+            }
+        }
+        catch
+        {
+            slot.Dispose();
+            throw;
         }
     }
 
@@ -294,7 +404,7 @@ public sealed class ChainRunner(
     private static ChainOutcome Exhausted(Run run)
     {
         var attempts = run.Attempts;
-        if (attempts is [.., { CallMade: false, Note: DeadlineSkip }])
+        if (attempts.Where(a => a.Note != LastChanceNote).ToList() is [.., { CallMade: false, Note: DeadlineSkip }])
         {
             return run.Failed(FailureReasons.DeadlineExceeded,
                 $"Too little time was left before the deadline {run.Request.Deadline:O} for the next step, after {run.Calls} provider call(s).");
@@ -314,8 +424,8 @@ public sealed class ChainRunner(
         return run.Failed(reason, $"Every step of the chain failed. {summary}");
     }
 
-    /// <summary>What <see cref="PaceAsync"/> decided: go (all null), skip (<see cref="Reason"/>), or defer until <see cref="DeferUntil"/>.</summary>
-    private readonly record struct PaceResult(string? Reason, DateTimeOffset? AvailableAt, DateTimeOffset? DeferUntil);
+    /// <summary>What <see cref="PaceAsync"/> decided: go (with <see cref="Slot"/>), skip (<see cref="Reason"/>), or defer until <see cref="DeferUntil"/>.</summary>
+    private readonly record struct PaceResult(string? Reason, DateTimeOffset? AvailableAt, DateTimeOffset? DeferUntil, AdaptiveConcurrency.CallSlot? Slot);
 
     /// <summary>The state of one run: its records, and what deferral it may still make.</summary>
     private sealed class Run(CompletionRequested request, ChainStart start, DateTimeOffset startedAt, ChainRunOptions options)
@@ -323,6 +433,10 @@ public sealed class ChainRunner(
         public CompletionRequested Request { get; } = request;
 
         public ChainRunOptions Options { get; } = options;
+
+        /// <summary>What the pacing budget charges per call: prompt characters / 4 plus the output budget.</summary>
+        public int EstimatedTokens { get; } =
+            (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
 

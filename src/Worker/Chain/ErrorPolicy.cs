@@ -7,6 +7,9 @@ public enum FailureAction
     /// <summary>Call the same step again after a backoff (or the provider's Retry-After), while retries remain.</summary>
     Retry,
 
+    /// <summary>Call the same step once more at once (no backoff, whatever MaxRetries says), then fall back.</summary>
+    RetryOnce,
+
     /// <summary>Stop using this step for this request and go to the next one.</summary>
     FallBack,
 
@@ -28,8 +31,12 @@ public static class ErrorPolicy
         // A timed-out attempt already spent its whole budget: another provider is the faster bet.
         ErrorClass.Timeout => FailureAction.FallBack,
 
-        // A bad key stays bad; blocked content and broken output tend to repeat on the same model.
-        ErrorClass.Auth or ErrorClass.ContentBlocked or ErrorClass.BadOutput => FailureAction.FallBack,
+        // Broken output (malformed, empty) is mostly a one-off: one more call on the same step answers more often than not,
+        // for the primary's price and quality; a second one in a row says the model is stuck on it, so fall back.
+        ErrorClass.BadOutput => FailureAction.RetryOnce,
+
+        // A bad key stays bad; blocked content tends to repeat for the same prompt on the same model.
+        ErrorClass.Auth or ErrorClass.ContentBlocked => FailureAction.FallBack,
 
         // The request itself is wrong: burning every provider on it would only multiply the cost.
         ErrorClass.InvalidRequest => FailureAction.FailRequest,

@@ -28,7 +28,7 @@ public sealed class CircuitBreakers(
         errorClass is ErrorClass.Server or ErrorClass.Network or ErrorClass.Timeout or ErrorClass.BadOutput or ErrorClass.Auth;
 
     /// <summary>Runs <paramref name="call"/> through the breaker; null when the breaker refused (open or isolated).</summary>
-    public async Task<ProviderResult?> ExecuteAsync(string provider, string model, Func<CancellationToken, Task<ProviderResult>> call, CancellationToken cancellationToken)
+    public async Task<ProviderResult?> ExecuteAsync(string provider, string model, Func<CancellationToken, Task<ProviderResult>> call, CancellationToken cancellationToken, bool lastChance = false)
     {
         var breaker = Get(provider, model);
         switch (TakeAuthBreakTurn(breaker))

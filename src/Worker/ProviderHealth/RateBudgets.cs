@@ -12,14 +12,21 @@ public readonly record struct PaceDecision(bool Allowed, TimeSpan Wait, bool Wor
 
 /// <summary>
 /// Per-provider request and token budgets over a rolling minute, enforced before calling, so the chain moves on
-/// instead of collecting 429s. A 429 closes the provider's budget until its Retry-After has passed.
+/// instead of collecting 429s; and how many calls a provider that answered 429 may have in flight
+/// (<see cref="Concurrency"/>). A 429 paces, it does not eject: it shrinks that limit, and only a Retry-After longer
+/// than <see cref="SpentQuotaRetryAfter"/> (a spent quota, not a burst) closes the provider's budget until then.
 /// </summary>
 public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider time)
 {
+    /// <summary>A 429 asking for a longer wait than this says the quota is spent: nobody calls until then.</summary>
+    public static readonly TimeSpan SpentQuotaRetryAfter = TimeSpan.FromSeconds(30);
+
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan DefaultBackOff = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, Budget> _budgets = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _gate = new();
+
+    /// <summary>The in-flight limit each provider's 429s have taught this instance.</summary>
+    public AdaptiveConcurrency Concurrency { get; } = new(time);
 
     /// <summary>Reserves one call and its estimated tokens, or says how long until there is room.</summary>
     public PaceDecision TryAcquire(string provider, int estimatedTokens)
@@ -33,7 +40,7 @@ public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider ti
 
             if (budget.ClosedUntil > now)
             {
-                return Refuse(limits, budget.ClosedUntil - now, $"pacing: {provider} answered 429, closed until {budget.ClosedUntil:HH:mm:ss.fff}");
+                return Refuse(limits, budget.ClosedUntil - now, $"pacing: {provider} answered 429 (quota spent), closed until {budget.ClosedUntil:HH:mm:ss.fff}");
             }
 
             if (limits is null || (limits.RequestsPerMinute == 0 && limits.TokensPerMinute == 0))
@@ -57,10 +64,15 @@ public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider ti
         }
     }
 
-    /// <summary>A 429 from the provider: no calls until <paramref name="retryAfter"/> has passed.</summary>
+    /// <summary>
+    /// A 429 from the provider. With a Retry-After over <see cref="SpentQuotaRetryAfter"/>: no calls until it has passed.
+    /// A shorter one (or none) is the caller's own wait; the provider's in-flight limit takes care of the others.
+    /// </summary>
     public void Throttled(string provider, TimeSpan? retryAfter)
     {
-        var until = time.GetUtcNow() + (retryAfter ?? DefaultBackOff);
+        if (retryAfter is not { } wait || wait <= SpentQuotaRetryAfter)
+            return;
+        var until = time.GetUtcNow() + wait;
         lock (_gate)
         {
             var budget = BudgetFor(provider);

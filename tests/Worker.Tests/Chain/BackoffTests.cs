@@ -44,7 +44,7 @@ public class ErrorPolicyTests
     [InlineData(ErrorClass.Timeout, FailureAction.FallBack)]
     [InlineData(ErrorClass.Auth, FailureAction.FallBack)]
     [InlineData(ErrorClass.ContentBlocked, FailureAction.FallBack)]
-    [InlineData(ErrorClass.BadOutput, FailureAction.FallBack)]
+    [InlineData(ErrorClass.BadOutput, FailureAction.RetryOnce)]
     [InlineData(ErrorClass.InvalidRequest, FailureAction.FailRequest)]
     public void Every_class_has_its_documented_action(ErrorClass errorClass, FailureAction expected) =>
         Assert.Equal(expected, ErrorPolicy.ActionFor(errorClass));

@@ -180,15 +180,15 @@ public class ChainDeferralTests
     public async Task A_failed_primary_with_its_fallback_closed_by_a_429_defers_to_resume_at_the_fallback()
     {
         var budgets = Guards.Budgets(_time);
-        budgets.Throttled("openai", TimeSpan.FromSeconds(20));
-        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.BadOutput));
+        budgets.Throttled("openai", TimeSpan.FromSeconds(50)); // over 30 s: a spent quota, closed for everyone
+        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401));
         var openai = new ScriptedProvider("openai", Ok());
 
         var outcome = await Run(Runner([gemini, openai], budgets: budgets), Request(), TwoSteps);
 
         var deferral = Assert.IsType<ChainDeferral>(outcome.Deferral);
         Assert.Equal((1, 1, DeferralKinds.Unavailable), (deferral.StepIndex, deferral.Attempt, deferral.Kind));
-        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(20), deferral.ResumeAt);
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(50), deferral.ResumeAt);
         Assert.Equal((1, 0), (gemini.Calls, openai.Calls));
         Assert.Equal([Decision.FellBack, Decision.Skipped, Decision.Deferred], outcome.Attempts.Select(a => a.Decision));
     }
@@ -254,7 +254,7 @@ public class ChainDeferralTests
     [Fact]
     public async Task Fallback_is_not_started_without_time_to_answer_after_the_primary_failed()
     {
-        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.BadOutput));
+        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401));
         var openai = new ScriptedProvider("openai", Ok());
         var steps = new[] { Step(0, "gemini"), Step(1, "openai") with { MinTimeToAnswer = TimeSpan.FromSeconds(5) } };
 

@@ -134,7 +134,6 @@ public class ChainRunnerTests
     [Theory]
     [InlineData(ErrorClass.Auth)]
     [InlineData(ErrorClass.ContentBlocked)]
-    [InlineData(ErrorClass.BadOutput)]
     public async Task Non_retryable_classes_fall_back_after_one_call(ErrorClass errorClass)
     {
         var gemini = new ScriptedProvider("gemini", Fail(errorClass));
@@ -168,11 +167,13 @@ public class ChainRunnerTests
 
         var outcome = await Run(Request(), TwoSteps, gemini, openai);
 
+        // Three calls per step, then one last chance on each before giving up.
         Assert.Equal(FailureReasons.ProvidersExhausted, outcome.FailureReason);
-        Assert.Equal(6, outcome.CallCount);
-        Assert.Equal(Decision.GaveUp, outcome.Attempts[^1].Decision);
-        Assert.Contains("gemini/gemini-model: server (HTTP 503) x3", outcome.Error);
-        Assert.Contains("openai/openai-model: network x3", outcome.Error);
+        Assert.Equal(8, outcome.CallCount);
+        Assert.Equal([ChainRunner.LastChanceNote, ChainRunner.LastChanceNote], outcome.Attempts.TakeLast(2).Select(a => a.Note));
+        Assert.Equal([Decision.GaveUp, Decision.GaveUp], outcome.Attempts.TakeLast(2).Select(a => a.Decision));
+        Assert.Contains("gemini/gemini-model: server (HTTP 503) x4", outcome.Error);
+        Assert.Contains("openai/openai-model: network x4", outcome.Error);
     }
 
     [Fact]

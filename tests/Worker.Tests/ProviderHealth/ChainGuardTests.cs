@@ -162,13 +162,30 @@ public class ChainGuardTests
     }
 
     [Fact]
-    public async Task A_429_closes_the_provider_budget_until_its_retry_after()
+    public async Task A_short_429_paces_the_provider_instead_of_closing_it_for_everyone()
+    {
+        var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromSeconds(1)), Ok("after the wait"));
+        var budgets = Guards.Budgets(_time);
+        var runner = Runner(Guards.Breakers(_time), budgets, gemini, new ScriptedProvider("openai", Ok()));
+
+        var outcome = await Run(runner);
+
+        // The request that got the 429 waited its Retry-After on the primary; nobody else is shut out meanwhile...
+        Assert.Equal("after the wait", outcome.Answer!.Text);
+        Assert.True(budgets.TryAcquire("gemini", 10).Allowed);
+        // ...but the provider now has an in-flight limit: one call in flight halved to the floor of one, plus 1/1 for the
+        // answer after the wait. No slot leaked.
+        Assert.Equal((2, 0), budgets.Concurrency.StatusOf("gemini"));
+    }
+
+    [Fact]
+    public async Task A_429_whose_retry_after_says_the_quota_is_spent_closes_the_provider_budget_until_then()
     {
         var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromMinutes(2)), Ok());
         var budgets = Guards.Budgets(_time);
         var runner = Runner(Guards.Breakers(_time), budgets, gemini, new ScriptedProvider("openai", Ok()));
 
-        await Run(runner); // 429 with a 2-minute Retry-After: too long to wait, falls back
+        await Run(runner); // 429 with a 2-minute Retry-After: over 30 s, a spent quota; too long to wait, falls back
         var outcome = await Run(runner);
 
         Assert.Equal(1, gemini.Calls);
