@@ -39,7 +39,7 @@ public static class ProvidersEndpoint
                 new TrafficView(f.Calls, f.Errors, Round(f.ErrorRate, 4), Round(f.P50Ms, 1), Round(f.P95Ms, 1), Round(f.BaselineP95Ms, 1),
                     f.FirstStepRequests, Round(f.FallbackRate, 4)),
                 budgets.CallsInLastMinute(provider),
-                new PacingView(limits?.RequestsPerMinute ?? 0, limits?.TokensPerMinute ?? 0, limits?.MaxWait ?? TimeSpan.Zero),
+                PacingView.Of(limits, budgets.Concurrency.StatusOf(provider)),
                 [.. open.Where(a => a.Provider == provider && a.Model == model).Select(a => new AlertView(a.Id, a.Rule, a.RaisedAt, a.Detail))]));
         }
 
@@ -81,6 +81,12 @@ public sealed record PingView(DateTimeOffset At, string Outcome, int LatencyMs, 
 /// <param name="FallbackRate">Of the finished requests that started on this provider and model, the share a later step answered.</param>
 public sealed record TrafficView(long Calls, long Errors, double? ErrorRate, double? P50Ms, double? P95Ms, double? BaselineP95Ms, long Requests, double? FallbackRate);
 
-public sealed record PacingView(int RequestsPerMinute, int TokensPerMinute, TimeSpan MaxWait);
+/// <param name="InFlightLimit">The in-flight limit this instance learnt from the provider's 429s; null: none.</param>
+/// <param name="InFlight">This instance's calls to the provider in flight now.</param>
+public sealed record PacingView(int RequestsPerMinute, int TokensPerMinute, TimeSpan MaxWait, int? InFlightLimit, int InFlight)
+{
+    public static PacingView Of(PacingOptions? limits, (int? Limit, int InFlight) concurrency) =>
+        new(limits?.RequestsPerMinute ?? 0, limits?.TokensPerMinute ?? 0, limits?.MaxWait ?? TimeSpan.Zero, concurrency.Limit, concurrency.InFlight);
+}
 
 public sealed record AlertView(Guid Id, string Rule, DateTimeOffset RaisedAt, string Detail);

@@ -126,8 +126,11 @@ public sealed class AuditTrailTests(PipelineFixture fixture) : IAsyncLifetime
         Assert.Equal(RequestStatus.Parked, row.Status);
         Assert.Equal(StoredJson.Result(result), StoredJson.Result(StoredJson.ReadResult(RequestStatus.Failed, row.Result)!));
         Assert.Equal(FailureReasons.ProvidersExhausted, row.FailureReason);
-        Assert.Equal(("openai", 5), (row.Provider, row.AttemptCount));
-        Assert.Equal(["retried", "retried", "fell_back", "retried", "gave_up"], row.Attempts.Select(a => a.Decision));
+        Assert.Equal(("openai", 7), (row.Provider, row.AttemptCount));
+        // The chain's own calls, then the last chance: one more call on each step before the request fails.
+        Assert.Equal(["retried", "retried", "fell_back", "retried", "gave_up", "gave_up", "gave_up"], row.Attempts.Select(a => a.Decision));
+        Assert.Equal([null, null, null, null, null, "last chance", "last chance"],
+            row.Attempts.Select(a => a.Note == "last chance" ? a.Note : null));
         Assert.Null(row.EstimatedCostUsd);
     }
 

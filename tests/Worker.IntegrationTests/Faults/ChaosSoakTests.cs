@@ -14,9 +14,9 @@ namespace Worker.IntegrationTests.Faults;
 /// soak stays under a few minutes). At least 99.9 % succeed; the rest are parked; every request has its outcome.
 /// </summary>
 /// <remarks>
-/// The chain has a second fallback model on the fallback provider. With the default two steps the arithmetic does not
-/// reach 99.9 %: a hang or a malformed answer is not retried on the same step (it falls back), so the last step fails
-/// outright for about 1.7 % of the requests that reach it, and about 13 % reach it: roughly 0.25 % would be parked.
+/// The chain has a second fallback model on the fallback provider, which the soak was written with: a hang is not
+/// retried on the same step (it falls back), and before one more call after bad output and the last chance existed, the
+/// default two steps would have parked about 0.25 % of the requests.
 /// </remarks>
 [Collection(FaultCollection.Name)]
 public sealed class ChaosSoakTests(FaultFixture fixture, ITestOutputHelper output) : IAsyncLifetime

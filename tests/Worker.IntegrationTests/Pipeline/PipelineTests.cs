@@ -100,18 +100,18 @@ public sealed class PipelineTests(PipelineFixture fixture) : IDisposable
     }
 
     [Theory]
-    [InlineData("malformed")]
-    [InlineData("safety")]
-    [InlineData("empty")]
-    public async Task Unusable_gemini_output_falls_back_without_retrying_gemini(string fault)
+    [InlineData("malformed", 2)]
+    [InlineData("empty", 2)]
+    [InlineData("safety", 1)]
+    public async Task Unusable_gemini_output_falls_back_after_one_more_call_for_bad_output_and_none_for_a_block(string fault, int geminiCalls)
     {
         _f.Sim.SetProfile("gemini", FaultProfile.AlwaysFail(fault));
 
         var result = await _f.Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest());
 
         Assert.Equal("openai", result.Provider);
-        Assert.Equal(2, result.Attempts);
-        Assert.Equal(1, Calls("gemini"));
+        Assert.Equal(geminiCalls + 1, result.Attempts);
+        Assert.Equal(geminiCalls, Calls("gemini"));
         Assert.Equal(1, Calls("openai"));
     }
 
@@ -124,14 +124,15 @@ public sealed class PipelineTests(PipelineFixture fixture) : IDisposable
 
         var result = await _f.Producer.RequestAsync<CompletionFailed>(request);
 
+        // Each step's configured calls, then one last chance on each before giving up.
         Assert.Equal(FailureReasons.ProvidersExhausted, result.Reason);
-        Assert.Equal(5, result.Attempts);
+        Assert.Equal(7, result.Attempts);
         // providers_exhausted is in DeadLetters:ParkReasons by default: the producer learns the request is parked.
         Assert.True(result.DeadLettered);
-        Assert.Contains("server (HTTP 503) x3", result.Error);
-        Assert.Contains("server (HTTP 502) x2", result.Error);
-        Assert.Equal(3, Calls("gemini"));
-        Assert.Equal(2, Calls("openai"));
+        Assert.Contains("server (HTTP 503) x4", result.Error);
+        Assert.Contains("server (HTTP 502) x3", result.Error);
+        Assert.Equal(4, Calls("gemini"));
+        Assert.Equal(3, Calls("openai"));
         Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
     }
 
