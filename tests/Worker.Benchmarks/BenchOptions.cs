@@ -28,10 +28,10 @@ public sealed class Sizes
     /// <summary>Outage: requests of the reference run against the fallback alone.</summary>
     public int OutageReferenceRequests { get; set; } = 500;
 
-    /// <summary>Outage and flaky: requests in flight (the Portkey anchor's 50).</summary>
+    /// <summary>Outage, partial failures and healthy: requests in flight (the Portkey anchor's 50).</summary>
     public int Concurrency { get; set; } = 50;
 
-    /// <summary>The simulated latency of a healthy provider call (outage, recovery, overhead, flaky).</summary>
+    /// <summary>The simulated latency of a healthy provider call (outage, recovery, overhead, partial failures, healthy).</summary>
     public int ProviderLatencyMs { get; set; } = 50;
 
     /// <summary>Recovery: how long the primary is down.</summary>
@@ -49,11 +49,14 @@ public sealed class Sizes
     /// <summary>Overhead: the measured window, after a few seconds of warm-up.</summary>
     public int OverheadSeconds { get; set; } = 20;
 
-    /// <summary>Flaky: requests sent while the primary fails 30 % of its calls.</summary>
-    public int FlakyRequests { get; set; } = 2_000;
+    /// <summary>Partial failures (partial-5xx, -429, -both, -junk): requests sent to each (the Portkey anchor's 2,000).</summary>
+    public int PartialRequests { get; set; } = 2_000;
 
-    /// <summary>Flaky: the primary's attempt timeout, so a hang costs this long (the Portkey anchor's 2 s).</summary>
-    public int FlakyTimeoutSeconds { get; set; } = 2;
+    /// <summary>Healthy: requests measured, after the warm-up.</summary>
+    public int HealthyRequests { get; set; } = 5_000;
+
+    /// <summary>Healthy: warm-up requests (JIT, connections, pools) before the measured ones.</summary>
+    public int HealthyWarmUpRequests { get; set; } = 1_000;
 
     /// <summary>Scale: worker processes of the second run (the first runs one), all on one broker and one database.</summary>
     public int ScaleInstances { get; set; } = 3;
@@ -71,7 +74,9 @@ public sealed class Sizes
         RecoveryOutageSeconds = 10,
         RecoveryPingSeconds = 10,
         OverheadSeconds = 5,
-        FlakyRequests = 300,
+        PartialRequests = 300,
+        HealthyRequests = 1_000,
+        HealthyWarmUpRequests = 200,
         ScaleInFlightPerInstance = 50,
     };
 
@@ -84,7 +89,10 @@ public sealed class Sizes
 /// <summary>The command line of the benchmark tool.</summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] ScenarioNames = ["drain", "inflight", "outage", "recovery", "overhead", "flaky", "scale"];
+    public static readonly string[] ScenarioNames =
+    [
+        "drain", "inflight", "outage", "recovery", "overhead", "partial-5xx", "partial-429", "partial-both", "partial-junk", "scale", "healthy",
+    ];
 
     public bool Quick { get; private set; }
 

@@ -31,24 +31,47 @@ public static class AuditQueries
         return calls;
     }
 
-    /// <summary>Steps skipped without a call, by reason (<c>breaker open</c>, <c>pacing</c>, <c>deadline</c>).</summary>
-    public static async Task<Dictionary<string, int>> SkipsAsync(string connectionString, IReadOnlyCollection<Guid> requestIds,
+    /// <summary>
+    /// Steps of <paramref name="provider"/> that made no call, by reason: skipped (<c>breaker open</c>, <c>pacing</c>,
+    /// <c>deadline</c>) or <c>deferred</c>.
+    /// </summary>
+    public static async Task<Dictionary<string, int>> SkipsAsync(string connectionString, IReadOnlyCollection<Guid> requestIds, string provider,
         CancellationToken cancellationToken)
     {
         await using var source = NpgsqlDataSource.Create(connectionString);
-        // Notes read "skipped: breaker open" or "skipped: pacing: gemini answered 429, closed until ...".
+        // Notes read "skipped: breaker open", "skipped: pacing: gemini answered 429, closed until ..." or "deferred: ...".
         await using var command = source.CreateCommand("""
-            SELECT trim(split_part(note, ':', 2)), COUNT(*)::int
+            SELECT CASE WHEN split_part(note, ':', 1) = 'skipped' THEN trim(split_part(note, ':', 2)) ELSE trim(split_part(note, ':', 1)) END,
+                   COUNT(*)::int
             FROM attempts
-            WHERE request_id = ANY($1) AND NOT call_made
+            WHERE request_id = ANY($1) AND provider = $2 AND NOT call_made
             GROUP BY 1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = requestIds.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = provider });
         var skips = new Dictionary<string, int>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             skips[reader.IsDBNull(0) ? "?" : reader.GetString(0)] = reader.GetInt32(1);
         return skips;
+    }
+
+    /// <summary>
+    /// The longest backoff <paramref name="provider"/>'s steps waited before a retry after a server or network error (the
+    /// chain's BaseDelay doubled per retry, with jitter); null when there was no such retry.
+    /// </summary>
+    public static async Task<double?> LongestBackoffMsAsync(string connectionString, IReadOnlyCollection<Guid> requestIds, string provider,
+        CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var command = source.CreateCommand("""
+            SELECT MAX(wait_ms)::float8
+            FROM attempts
+            WHERE request_id = ANY($1) AND provider = $2 AND decision = 'retried' AND error_class IN ('server', 'network')
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = requestIds.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = provider });
+        return await command.ExecuteScalarAsync(cancellationToken) is double longest ? longest : null;
     }
 
     public static async Task<string> ServerVersionAsync(string connectionString, CancellationToken cancellationToken)

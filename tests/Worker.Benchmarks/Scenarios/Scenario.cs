@@ -26,8 +26,9 @@ public static class Scenarios
         "outage" => new OutageCost(),
         "recovery" => new Recovery(),
         "overhead" => new Overhead(),
-        "flaky" => new FlakyPrimary(),
         "scale" => new HorizontalScale(),
+        "healthy" => new HealthyTraffic(),
+        _ when PartialFailure.Cases.FirstOrDefault(c => c.Name == name) is { } partial => new PartialFailure(partial),
         _ => throw new ArgumentException($"Unknown scenario '{name}'", nameof(name)),
     };
 
