@@ -6,6 +6,7 @@ using Worker.Chain;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 
 namespace Worker.Tests.ProviderHealth;
@@ -62,13 +63,7 @@ public class BreakerRulesTests
 
     private static ProviderResult Success() => new ProviderSuccess("ok", "m", 1, 1, "STOP");
 
-    private List<string> Recorded()
-    {
-        var rows = new List<string>();
-        while (_events.Reader.TryRead(out var row))
-            rows.Add(row.Transition);
-        return rows;
-    }
+    private List<string> Recorded() => _events.TakeTransitions();
 
     /// <summary>Opens the breaker the way an outage does: MinimumThroughput failures.</summary>
     private async Task OpenAsync()
