@@ -145,8 +145,20 @@ internal sealed class Breaker(string provider, string model, ProviderHealthOptio
             _trialsFailed++;
             _lastTrialFailedAt = now;
             Log.BreakerTrialFailed(logger, provider, model, _trialsFailed, TrialSlots, failure!.Class.ToWireName());
-            if (_trialsFailed >= TrialSlots)
+            if (_trialsFailed < TrialSlots)
+                return;
+            if (_phase == Phase.Open)
+            {
                 Open(now, $"{TrialSlots} trial call(s) failed");
+                return;
+            }
+
+            // Held after a rejected call: held on, for a break from now, but never shorter than the hold already was
+            // (an early, last-chance trial must not cut it short).
+            var until = now + settings.BreakDuration > _breakUntil ? now + settings.BreakDuration : _breakUntil;
+            NewPhase(Phase.AuthHeld);
+            _breakUntil = until;
+            Log.BreakerAuthBreak(logger, provider, model, (until - now).TotalSeconds, $"the trial call failed ({failure.Class.ToWireName()})");
         }
     }
 

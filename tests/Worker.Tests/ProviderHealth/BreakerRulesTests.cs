@@ -407,6 +407,25 @@ public class BreakerRulesTests
     }
 
     [Fact]
+    public async Task A_last_chance_call_that_fails_does_not_cut_an_auth_hold_short()
+    {
+        await Call(ErrorClass.Auth);
+        var heldUntil = UnavailableUntil;
+
+        Assert.NotNull(await Call(ErrorClass.Server, lastChance: true));
+
+        Assert.Equal(CircuitState.Isolated, State);
+        Assert.Equal(heldUntil, UnavailableUntil);
+        _time.Advance(Defaults.AuthBreakDuration);
+        Assert.Equal(CircuitState.HalfOpen, State);
+        Assert.NotNull(await Call(ErrorClass.Server));
+        // The trial after the hold failed: held again for a break, then one trial.
+        Assert.Equal(CircuitState.Isolated, State);
+        Assert.Equal(_time.GetUtcNow() + Defaults.BreakDuration, UnavailableUntil);
+        Assert.Equal([BreakerTransition.Isolated], Recorded());
+    }
+
+    [Fact]
     public async Task A_successful_ping_closes_an_open_or_half_open_breaker()
     {
         await OpenAsync();
