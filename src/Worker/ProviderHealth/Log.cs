@@ -2,11 +2,17 @@ namespace Worker.ProviderHealth;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Breaker {Provider}/{Model} opened for {Seconds} s (manual: {Manual}): requests skip it")]
-    public static partial void BreakerOpened(ILogger logger, string provider, string model, double seconds, bool manual);
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Breaker {Provider}/{Model} opened for {Seconds} s: {Why}; requests skip it")]
+    public static partial void BreakerOpened(ILogger logger, string provider, string model, double seconds, string why);
 
-    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model} half-open: one request may try it")]
-    public static partial void BreakerHalfOpen(ILogger logger, string provider, string model);
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model} half-open: up to {Trials} request(s) may try it")]
+    public static partial void BreakerHalfOpen(ILogger logger, string provider, string model, int trials);
+
+    [LoggerMessage(EventId = 1518, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model}: trial {Failed} of {Trials} failed ({ErrorClass})")]
+    public static partial void BreakerTrialFailed(ILogger logger, string provider, string model, int failed, int trials, string errorClass);
+
+    [LoggerMessage(EventId = 1519, Level = LogLevel.Debug, Message = "Breaker {Provider}/{Model} open: a request with no step left tries it early")]
+    public static partial void BreakerLastChance(ILogger logger, string provider, string model);
 
     [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Breaker {Provider}/{Model} closed: traffic returns to it")]
     public static partial void BreakerClosed(ILogger logger, string provider, string model);

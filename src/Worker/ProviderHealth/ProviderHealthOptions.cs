@@ -10,21 +10,36 @@ public sealed class ProviderHealthOptions
 {
     public const string Section = "ProviderHealth";
 
-    /// <summary>Breakers open when this share of calls fails within <see cref="SamplingDuration"/>...</summary>
+    /// <summary>
+    /// A breaker opens when this share of the calls in <see cref="SamplingDuration"/> failed in a way that says the
+    /// provider is down (server, network, timeout). An outage fails nearly every call; 30-50 % random failures do not reach
+    /// it (docs/chain.md has the odds), so a noisy provider keeps its traffic and requests pay their retries on it.
+    /// </summary>
     [Range(0.01, 1.0)]
-    public double FailureRatio { get; set; } = 0.5;
+    public double FailureRatio { get; set; } = 0.8;
 
-    /// <summary>...provided at least this many calls were made in it, so one unlucky call never opens a breaker.</summary>
+    /// <summary>
+    /// ...provided the window holds at least this many calls; it also opens when the last this-many calls failed in a
+    /// row (an outage starting under traffic, while older successes still fill the window). Under low traffic the
+    /// window never fills: failed pings catch the outage then.
+    /// </summary>
     [Range(2, 10_000)]
-    public int MinimumThroughput { get; set; } = 4;
+    public int MinimumThroughput { get; set; } = 20;
 
     /// <summary>The window the failure ratio is measured over.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long an opened breaker stays open before one live request may try (half-open). A successful ping closes it sooner.</summary>
+    /// <summary>How long an opened breaker refuses calls before trial calls may run (half-open). A successful ping closes it sooner.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Trial calls a half-open breaker admits at once: the first one the provider answers closes it; it re-opens for
+    /// <see cref="BreakDuration"/> only when all of them failed, so one unlucky call does not shut the provider out again.
+    /// </summary>
+    [Range(1, 100)]
+    public int HalfOpenTrials { get; set; } = 3;
 
     /// <summary>
     /// How long a rejected call (401/403) holds the breaker open before one live request may try again (half-open).

@@ -47,8 +47,8 @@ public sealed class ChaosSoakTests(FaultFixture fixture, ITestOutputHelper outpu
         environment["Chains:default:2:MaxRetries"] = "2";
         environment["Chains:default:2:BaseDelay"] = "00:00:00.050";
         environment["Chains:default:2:MaxDelay"] = "00:00:00.200";
-        // Breakers as in production, with a break short enough for a soak.
-        environment["ProviderHealth:MinimumThroughput"] = "4";
+        // Breakers as in production (the fixture turns them off), with a break short enough for a soak.
+        environment["ProviderHealth:MinimumThroughput"] = "20";
         environment["ProviderHealth:BreakDuration"] = "00:00:03";
         var requests = Enumerable.Range(0, Requests).Select(i => TestProducer.NewRequest($"chaos #{i} {Guid.NewGuid():N}")).ToList();
         var ids = requests.Select(r => r.RequestId).ToList();

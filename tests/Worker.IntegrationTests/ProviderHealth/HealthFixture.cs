@@ -69,7 +69,8 @@ public sealed class HealthFixture : IAsyncLifetime
         var sim = Simulator.GetBaseAddress();
         var settings = PipelineFixture.WorkerSettings(sim);
         settings["ProviderHealth:InstanceName"] = instance;
-        // The defaults, but for a break long enough that no test races a half-open probe.
+        // Sensitive breakers (4 calls, half of them failed: the defaults before they asked for real evidence), so a
+        // request or two opens one, and a break long enough that no test races a half-open trial.
         settings["ProviderHealth:MinimumThroughput"] = "4";
         settings["ProviderHealth:FailureRatio"] = "0.5";
         settings["ProviderHealth:BreakDuration"] = "00:05:00";

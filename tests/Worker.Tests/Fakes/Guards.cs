@@ -17,4 +17,13 @@ public static class Guards
 
     public static RateBudgets Budgets(TimeProvider time, PacingSection? pacing = null) =>
         new(Options.Create(pacing ?? new PacingSection()), time);
+
+    /// <summary>The breaker transitions queued since the last look, oldest first.</summary>
+    public static List<string> TakeTransitions(this BreakerEventLog events)
+    {
+        var transitions = new List<string>();
+        while (events.Reader.TryRead(out var row))
+            transitions.Add(row.Transition);
+        return transitions;
+    }
 }

@@ -6,6 +6,7 @@ using Worker.Chain;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 
 namespace Worker.Tests.ProviderHealth;
@@ -43,13 +44,7 @@ public class AuthBreakTests
             return answer(ct);
         }, CancellationToken.None);
 
-    private List<string> Recorded()
-    {
-        var rows = new List<string>();
-        while (_events.Reader.TryRead(out var row))
-            rows.Add(row.Transition);
-        return rows;
-    }
+    private List<string> Recorded() => _events.TakeTransitions();
 
     [Fact]
     public async Task With_pings_off_a_401_holds_the_breaker_open_until_the_bound_then_one_trial_call_closes_it()

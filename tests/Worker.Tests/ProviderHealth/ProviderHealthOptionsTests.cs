@@ -1,3 +1,4 @@
+using Worker.Hosting;
 using Worker.ProviderHealth;
 
 namespace Worker.Tests.ProviderHealth;
@@ -76,5 +77,16 @@ public class ProviderHealthOptionsTests
         var problem = Assert.Single(Problems(new ProviderHealthOptions { AuthBreakDuration = TimeSpan.Parse(duration, System.Globalization.CultureInfo.InvariantCulture) }));
         Assert.StartsWith("ProviderHealth:AuthBreakDuration must be between 00:00:01 and 1.00:00:00", problem);
         Assert.EndsWith("(env ProviderHealth__AuthBreakDuration)", problem);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void Half_open_trials_outside_one_to_a_hundred_are_refused(int trials)
+    {
+        var problems = new OptionProblems();
+        problems.Annotations(new ProviderHealthOptions { HalfOpenTrials = trials }, ProviderHealthOptions.Section);
+
+        Assert.Equal($"ProviderHealth:HalfOpenTrials must be between 1 and 100, was {trials} (env ProviderHealth__HalfOpenTrials)", Assert.Single(problems.All));
     }
 }
