@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Worker.Chain;
+using Polly.CircuitBreaker;
 using Worker.Contracts;
+using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
@@ -22,11 +24,33 @@ public class PartialFailureTests
     private static CompletionRequested Request(DateTimeOffset? deadline = null) =>
         new(Guid.NewGuid(), null, [new ChatMessage("user", "hi")], Deadline: deadline);
 
-    private Task<ChainOutcome> Run(CompletionRequested request, params ScriptedProvider[] providers)
+    private Task<ChainOutcome> Run(CompletionRequested request, params ScriptedProvider[] providers) =>
+        Run(Guards.Breakers(_time), request, providers);
+
+    private Task<ChainOutcome> Run(CircuitBreakers breakers, CompletionRequested request, params ScriptedProvider[] providers)
     {
-        var runner = new ChainRunner(new FakeRegistry(providers), Guards.Breakers(_time), Guards.Budgets(_time), Guards.ChainRun(), _time,
+        var runner = new ChainRunner(new FakeRegistry(providers), breakers, Guards.Budgets(_time), Guards.ChainRun(), _time,
             NullLogger<ChainRunner>.Instance, new FixedRandom(0.5));
         return _time.Drive(Task.Run(() => runner.RunAsync(request, Steps, CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task A_primary_skipped_for_its_open_breaker_gets_an_early_trial_when_the_fallback_fails_and_its_answer_closes_the_breaker()
+    {
+        var breakers = Guards.Breakers(_time, new ProviderHealthOptions { MinimumThroughput = 2, FailureRatio = 0.5 });
+        await breakers.ExecuteAsync("gemini", "gemini-model", _ => Task.FromResult<ProviderResult>(new ProviderFailure(ErrorClass.Server, "down")), CancellationToken.None);
+        await breakers.ExecuteAsync("gemini", "gemini-model", _ => Task.FromResult<ProviderResult>(new ProviderFailure(ErrorClass.Server, "down")), CancellationToken.None);
+        Assert.Equal(CircuitState.Open, breakers.StateOf("gemini", "gemini-model"));
+        var gemini = new ScriptedProvider("gemini", Ok("back"));
+        var openai = new ScriptedProvider("openai", Fail(ErrorClass.Server, 500));
+
+        var outcome = await Run(breakers, Request(), gemini, openai);
+
+        Assert.Equal("back", outcome.Answer!.Text);
+        Assert.Equal((1, 1), (gemini.Calls, openai.Calls));
+        Assert.Equal([(ChainRunner.BreakerSkip, Decision.Skipped), ("0 retries spent; no step left", Decision.GaveUp), (ChainRunner.LastChanceNote, Decision.Answered)],
+            outcome.Attempts.Select(a => (a.Note, a.Decision)));
+        Assert.Equal(CircuitState.Closed, breakers.StateOf("gemini", "gemini-model"));
     }
 
     [Fact]
