@@ -16,7 +16,7 @@ namespace Worker.Chain;
 /// Waits up to Chain:InProcessWaitLimit happen here. A longer one (a Retry-After of a minute, a spent pacing budget)
 /// ends the run with a <see cref="ChainDeferral"/> instead: the consumer stores the request with the position to
 /// resume at, and <see cref="RunAsync(CompletionRequested, IReadOnlyList{ChainStep}, ChainStart, CancellationToken)"/>
-/// picks it up there. So does a run whose remaining steps are all known down (breaker open, pacing closed by a 429):
+/// picks it up there. So does a run whose remaining steps are all known down (breaker open, pacing closed by a spent quota):
 /// backpressure instead of parking, until the step that comes back first may be tried. Deferral stops at the deadline
 /// and at Chain:MaxDeferral; past them the run ends as it always did.
 /// </remarks>
