@@ -75,6 +75,13 @@ public enum Fault
     /// or proxy does. For testing that no key ever reaches a log line or an audit row.
     /// </summary>
     Echo,
+
+    /// <summary>
+    /// <c>quota_day</c>: a per-day quota is spent. Gemini: 429 RESOURCE_EXHAUSTED whose QuotaFailure names a PerDay quota,
+    /// with a short retryDelay all the same (as Google sends; retrying does not help until the quota resets).
+    /// OpenAI: 429 insufficient_quota, without a retry-after.
+    /// </summary>
+    DailyQuota,
 }
 
 /// <summary>Short wire names of <see cref="Fault"/>.</summary>
@@ -83,7 +90,7 @@ public static class FaultNames
     private static readonly string[] Names =
     [
         "ok", "400", "401", "403", "404", "429", "500", "502", "503", "504",
-        "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key", "echo",
+        "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key", "echo", "quota_day",
     ];
 
     /// <summary>Every accepted name, comma-separated, for error messages.</summary>

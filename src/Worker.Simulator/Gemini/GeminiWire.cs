@@ -78,25 +78,8 @@ internal static class GeminiWire
             "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."),
         Fault.Forbidden => Error(403, "PERMISSION_DENIED", "The caller does not have permission"),
         Fault.NotFound => NotFound(model, "generateContent"),
-        // Google puts the delay in the body (RetryInfo), never in a Retry-After header.
-        Fault.TooManyRequests => Error(429, "RESOURCE_EXHAUSTED",
-            "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
-            new JsonObject
-            {
-                ["@type"] = "type.googleapis.com/google.rpc.QuotaFailure",
-                ["violations"] = new JsonArray(new JsonObject
-                {
-                    ["quotaMetric"] = "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                    ["quotaId"] = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-                    ["quotaDimensions"] = new JsonObject { ["location"] = "global", ["model"] = model },
-                    ["quotaValue"] = "10",
-                }),
-            },
-            new JsonObject
-            {
-                ["@type"] = "type.googleapis.com/google.rpc.RetryInfo",
-                ["retryDelay"] = $"{retryAfterSeconds}s",
-            }),
+        Fault.TooManyRequests => QuotaExceeded(model, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "10", retryAfterSeconds),
+        Fault.DailyQuota => QuotaExceeded(model, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "250", retryAfterSeconds),
         Fault.InternalError => Error(500, "INTERNAL",
             "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"),
         Fault.BadGateway => Error(502, "UNAVAILABLE", "The service is currently unavailable."),
@@ -121,6 +104,30 @@ internal static class GeminiWire
     };
 
     /// <summary>What Google answers when neither x-goog-api-key nor ?key= is present.</summary>
+    /// <summary>
+    /// Gemini's 429: RESOURCE_EXHAUSTED with the quota that was exceeded (QuotaFailure) and a delay (RetryInfo). Google
+    /// puts the delay in the body, never in a Retry-After header, and sends one even for a per-day quota.
+    /// </summary>
+    private static IResult QuotaExceeded(string model, string quotaId, string quotaValue, int retryAfterSeconds) =>
+        Error(429, "RESOURCE_EXHAUSTED",
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+            new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.rpc.QuotaFailure",
+                ["violations"] = new JsonArray(new JsonObject
+                {
+                    ["quotaMetric"] = "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    ["quotaId"] = quotaId,
+                    ["quotaDimensions"] = new JsonObject { ["location"] = "global", ["model"] = model },
+                    ["quotaValue"] = quotaValue,
+                }),
+            },
+            new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.rpc.RetryInfo",
+                ["retryDelay"] = $"{retryAfterSeconds}s",
+            });
+
     public static IResult MissingKey() => Error(403, "PERMISSION_DENIED",
         "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
 

@@ -76,6 +76,9 @@ internal static class OpenAIWire
                 return Error(429,
                     $"Rate limit reached for {model} in organization org-simulator on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in {retryAfterSeconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.",
                     "requests", null, "rate_limit_exceeded");
+            case Fault.DailyQuota:
+                return Error(429, "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                    "insufficient_quota", null, "insufficient_quota");
             case Fault.InternalError:
                 return Error(500, "The server had an error while processing your request. Sorry about that!", "server_error", null, null);
             case Fault.BadGateway:

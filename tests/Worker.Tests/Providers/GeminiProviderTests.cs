@@ -191,6 +191,35 @@ public class GeminiProviderTests
     }
 
     [Fact]
+    public async Task A_spent_per_day_quota_waits_until_midnight_pacific_whatever_its_short_retry_delay_says()
+    {
+        var details = """
+            [
+              {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"250"}]},
+              {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"21s"}
+            ]
+            """;
+        var handler = new StubHandler(() => Json(429, Error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)));
+
+        var before = DateTimeOffset.UtcNow;
+        var failure = await Failure(handler);
+
+        Assert.Equal(ErrorClass.RateLimited, failure.Class);
+        Assert.InRange(before + failure.RetryAfter!.Value, before + GeminiQuota.UntilDailyReset(before) - TimeSpan.FromSeconds(5),
+            before + GeminiQuota.UntilDailyReset(before) + TimeSpan.FromSeconds(5));
+        Assert.Contains("per-day quota GenerateRequestsPerDayPerProjectPerModel-FreeTier spent", failure.Detail);
+    }
+
+    [Theory]
+    [InlineData("2026-11-30T20:00:00Z", 12.0)] // noon PST (UTC-8)
+    [InlineData("2026-12-01T07:59:00Z", 1 / 60.0)] // a minute before midnight PST
+    [InlineData("2026-07-01T06:30:00Z", 0.5)] // 23:30 PDT (UTC-7)
+    public void Daily_quotas_reset_at_midnight_pacific_time(string now, double hours)
+    {
+        Assert.Equal(TimeSpan.FromHours(hours), GeminiQuota.UntilDailyReset(DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
     public async Task Rate_limit_without_RetryInfo_falls_back_to_the_Retry_After_header()
     {
         var handler = new StubHandler(() => Json(429, Error(429, "RESOURCE_EXHAUSTED", "Quota exceeded."), ("Retry-After", "7")));

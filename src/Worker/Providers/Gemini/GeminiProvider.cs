@@ -239,17 +239,27 @@ internal sealed class GeminiProvider : ICompletionProvider
         }
 
         TimeSpan? retryAfter = null;
+        string? dailyQuota = null;
         if (errorClass == ErrorClass.RateLimited)
         {
             var retryInfo = error?.Details?.FirstOrDefault(d =>
                 d.Type?.EndsWith("google.rpc.RetryInfo", StringComparison.Ordinal) == true);
             retryAfter = RetryAfter.FromGoogleDuration(retryInfo?.RetryDelay)
                 ?? RetryAfter.FromHeaders(Header(response, "retry-after-ms"), Header(response, "Retry-After"), _time.GetUtcNow());
+
+            // A per-day quota comes with a short retryDelay all the same, and retrying does not help before it resets:
+            // wait until then, which is longer than any step waits, so the chain falls back and pacing closes the provider.
+            dailyQuota = error?.Details?.SelectMany(d => d.Violations ?? []).Select(v => v.QuotaId)
+                .FirstOrDefault(id => id?.Contains("PerDay", StringComparison.Ordinal) == true);
+            if (dailyQuota is not null)
+                retryAfter = GeminiQuota.UntilDailyReset(_time.GetUtcNow());
         }
 
         var what = error is null
             ? Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 1024))
             : string.Join(": ", new[] { error.Status, error.Message }.Where(s => !string.IsNullOrEmpty(s)));
+        if (dailyQuota is not null)
+            what += $" (per-day quota {dailyQuota} spent until it resets at midnight Pacific time)";
         var detail = FailureText.Safe($"HTTP {status} {what}", _apiKey);
         return new ProviderFailure(errorClass, detail, status, retryAfter);
     }

@@ -87,7 +87,7 @@ internal sealed class ErrorBody
     public List<ErrorDetail>? Details { get; init; }
 }
 
-/// <summary>One google.rpc detail; only the fields of ErrorInfo (reason) and RetryInfo (retryDelay) are read.</summary>
+/// <summary>One google.rpc detail; only ErrorInfo (reason), RetryInfo (retryDelay) and QuotaFailure (violations) are read.</summary>
 internal sealed class ErrorDetail
 {
     [JsonPropertyName("@type")]
@@ -96,6 +96,14 @@ internal sealed class ErrorDetail
     public string? Reason { get; init; }
 
     public string? RetryDelay { get; init; }
+
+    public List<QuotaViolation>? Violations { get; init; }
+}
+
+/// <summary>A QuotaFailure violation, e.g. quotaId <c>GenerateRequestsPerDayPerProjectPerModel-FreeTier</c>.</summary>
+internal sealed class QuotaViolation
+{
+    public string? QuotaId { get; init; }
 }
 
 [JsonSourceGenerationOptions(
