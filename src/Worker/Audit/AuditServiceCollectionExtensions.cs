@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 using Worker.Metrics;
-using Worker.Requests;
 
 namespace Worker.Audit;
 

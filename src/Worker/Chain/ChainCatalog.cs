@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 using Worker.Providers;
 
 namespace Worker.Chain;

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 
 namespace Worker.Messaging;
 

@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 
 namespace Worker.Messaging;
 

@@ -1,7 +1,6 @@
 using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Worker.Hosting;
 
 namespace Worker.Messaging;
 
@@ -84,11 +83,11 @@ public static class RequestQueue
                 }
                 catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
                 {
-                    throw new Hosting.ConfigurationException(Mismatch(queue, options, broker, e.ShutdownReason.ReplyText));
+                    throw new ConfigurationException(Mismatch(queue, options, broker, e.ShutdownReason.ReplyText));
                 }
             }
         }
-        catch (Exception e) when (e is not Hosting.ConfigurationException and not OperationCanceledException)
+        catch (Exception e) when (e is not ConfigurationException and not OperationCanceledException)
         {
             // Unreachable, refused, timed out: MassTransit's connection retries and /health/ready report that.
             return false;
