@@ -2,9 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.DeadLetters;
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;

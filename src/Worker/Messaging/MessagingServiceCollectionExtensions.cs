@@ -11,7 +11,6 @@ public static class MessagingServiceCollectionExtensions
     {
         services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotationsByKey(MessagingOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MessagingOptions>, MessagingOptionsValidator>());
-        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotationsByKey(RequestLimits.Section).ValidateOnStart();
         var broker = RabbitMqAddress.Parse(configuration.GetConnectionString("RabbitMq"));
 
         services.AddMassTransit(x =>

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Quartz;
-using Worker.Audit;
 using Worker.Messaging;
 using Worker.Persistence;
 

@@ -186,7 +186,7 @@ public sealed class RequestLifecycle(
                         var resumeAt = existing.LeaseUntil!.Value + TimeSpan.FromSeconds(1);
                         wait.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                         wait.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, resumeAt));
-                        wait.Parameters.Add(Sql.Parameter("now", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow())));
+                        wait.Parameters.Add(Sql.Parameter("now", NpgsqlDbType.TimestampTz, Sql.Micro(time.GetUtcNow())));
                         wait.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, "a duplicate delivery waits for the claim of the delivery running it"));
                         wait.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, StoredJson.Request(request)));
                         await wait.ExecuteNonQueryAsync(ct);
@@ -291,7 +291,7 @@ public sealed class RequestLifecycle(
     public async Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
     {
         var deferral = outcome.Deferral ?? throw new ArgumentException("The outcome is not a deferral", nameof(outcome));
-        var deferredAt = AuditRowBuilder.Micro(time.GetUtcNow());
+        var deferredAt = Sql.Micro(time.GetUtcNow());
         var row = rows.Completed(request, claim.ReceivedAt, outcome, deferredAt);
         var message = StoredJson.Request(request);
         return await retry.RunAsync("deferral", request.RequestId, async ct =>
@@ -322,11 +322,11 @@ public sealed class RequestLifecycle(
                 await using var defer = new NpgsqlCommand(DeferSql, connection);
                 defer.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                 defer.Parameters.Add(Sql.Parameter("kind", NpgsqlDbType.Varchar, deferral.Kind));
-                defer.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.ResumeAt)));
+                defer.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, Sql.Micro(deferral.ResumeAt)));
                 defer.Parameters.Add(Sql.Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
                 defer.Parameters.Add(Sql.Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
                 defer.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
-                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.DeferralStartedAt)));
+                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, Sql.Micro(deferral.DeferralStartedAt)));
                 defer.Parameters.Add(Sql.Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
                 defer.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
                 defer.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, message));

@@ -6,12 +6,15 @@ namespace Worker.Requests;
 public static class RequestsServiceCollectionExtensions
 {
     /// <summary>
-    /// What happens to a request between its delivery and its result: the lifecycle (claim, defer, complete, reject), the
-    /// group commits its writes share, the lease renewal of running requests, and the <c>Deferrals</c> section with the
-    /// Quartz job that re-publishes due deferred requests.
+    /// What happens to a request between its delivery and its result: the <c>Requests</c> section (what is accepted), the
+    /// rows it is audited with, the lifecycle (claim, defer, complete, reject), the group commits its writes share, the
+    /// lease renewal of running requests, and the <c>Deferrals</c> section with the Quartz job that re-publishes due
+    /// deferred requests.
     /// </summary>
     public static IServiceCollection AddRequests(this IServiceCollection services)
     {
+        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotationsByKey(RequestLimits.Section).ValidateOnStart();
+        services.AddSingleton<AuditRowBuilder>();
         services.AddSingleton<RequestWrites>();
         services.AddSingleton<RequestLifecycle>();
         services.AddSingleton<IRequestLifecycle>(sp => sp.GetRequiredService<RequestLifecycle>());

@@ -5,6 +5,7 @@ using Npgsql;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Messaging;
+using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Requests;
@@ -93,6 +94,7 @@ public sealed class ClockSkewTests : IAsyncLifetime
         services.AddOptions<ProviderHealthOptions>();
         services.AddPersistence(configuration);
         services.AddAudit(configuration);
+        services.AddWorkerMetrics();
         services.AddRequests();
         return services.BuildServiceProvider();
     }

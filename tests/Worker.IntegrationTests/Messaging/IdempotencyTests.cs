@@ -1,6 +1,5 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;

@@ -38,7 +38,7 @@ public class ParkingTests
     [Fact]
     public void A_dead_lettered_failure_makes_a_parked_row_with_its_result_and_dead_letter()
     {
-        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.AuditRowBuilderTests.Prices());
+        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
         var request = new CompletionRequested(Guid.NewGuid(), "conv", [new ChatMessage("user", "Hi\0there")], "default",
             Metadata: new Dictionary<string, string> { ["tenant"] = "acme" });
         var outcome = new ChainOutcome(null, null, FailureReasons.ProvidersExhausted, "Every step of the chain failed.",
@@ -65,7 +65,7 @@ public class ParkingTests
     [Fact]
     public void A_failure_that_is_not_dead_lettered_stays_failed()
     {
-        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.AuditRowBuilderTests.Prices());
+        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
         var request = new CompletionRequested(Guid.NewGuid(), null, [new ChatMessage("user", "Hi")]);
         var outcome = new ChainOutcome(null, null, FailureReasons.ContentBlocked, "blocked", []);
 

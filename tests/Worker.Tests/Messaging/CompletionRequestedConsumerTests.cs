@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;

@@ -1,6 +1,6 @@
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.Messaging;
+using Worker.Requests;
 
 namespace Worker.Tests.Messaging;
 
