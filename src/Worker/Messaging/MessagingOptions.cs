@@ -50,21 +50,9 @@ public sealed class MessagingOptions
 
     /// <summary>The host's whole shutdown: the bus's stop, then the other services (Quartz jobs, claim release), 90 s by default.</summary>
     public TimeSpan HostShutdownTimeout => BusStopTimeout + TimeSpan.FromSeconds(20);
-
-    /// <summary>
-    /// How long a delivery's claim on a request holds without renewal. While a chain runs the claim is renewed every
-    /// <see cref="ClaimRenewInterval"/>; an instance that dies stops renewing, and its requests may run again once the
-    /// lease has lapsed. A duplicate delivery waits (durably) for the lease rather than calling a provider.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
-    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>How often the claims of running requests are renewed; well below <see cref="ClaimLease"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "00:30:00")]
-    public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
-/// <summary>Checks how the <c>Messaging</c> knobs relate to each other.</summary>
+/// <summary>Checks the <c>Messaging</c> knobs the annotations cannot: the queue type.</summary>
 public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOptions>
 {
     public ValidateOptionsResult Validate(string? name, MessagingOptions o)
@@ -72,8 +60,6 @@ public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOption
         var problems = new OptionProblems();
         problems.Check(RequestQueue.Types.Contains(o.QueueType, StringComparer.OrdinalIgnoreCase), $"{MessagingOptions.Section}:QueueType",
             $"must be {string.Join(" or ", RequestQueue.Types)}, was '{o.QueueType}'");
-        problems.Check(o.ClaimRenewInterval * 2 <= o.ClaimLease, $"{MessagingOptions.Section}:ClaimRenewInterval",
-            $"must be at most half of Messaging:ClaimLease ({OptionProblems.Text(o.ClaimLease)}), was {OptionProblems.Text(o.ClaimRenewInterval)}");
         return problems.Result();
     }
 }

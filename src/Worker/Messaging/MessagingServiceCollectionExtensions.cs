@@ -1,12 +1,16 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
 public static class MessagingServiceCollectionExtensions
 {
-    /// <summary>MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop.</summary>
+    /// <summary>
+    /// MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop; and the
+    /// request queue's address for the features that send requests back to it (<see cref="IRequestQueue"/>).
+    /// </summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotationsByKey(MessagingOptions.Section).ValidateOnStart();
@@ -61,6 +65,7 @@ public static class MessagingServiceCollectionExtensions
             }
         });
         services.AddSingleton(broker);
+        services.AddSingleton<IRequestQueue, ConfiguredRequestQueue>();
         return services;
     }
 }

@@ -1,6 +1,8 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
@@ -116,4 +118,12 @@ public static class RequestQueue
             return false;
         }
     }
+}
+
+/// <summary>The configured request queue, for the features that send requests back to it.</summary>
+internal sealed class ConfiguredRequestQueue(IOptions<MessagingOptions> options) : IRequestQueue
+{
+    public string Name => options.Value.QueueName;
+
+    public Uri SendAddress => RequestQueue.SendAddress(options.Value);
 }

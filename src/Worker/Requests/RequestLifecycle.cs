@@ -6,7 +6,6 @@ using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
-using Worker.Messaging;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
@@ -36,7 +35,7 @@ public sealed class RequestLifecycle(
     RequestWrites batches,
     DatabaseGate gate,
     WorkerMetrics metrics,
-    IOptions<MessagingOptions> messaging,
+    IOptions<ClaimLeaseOptions> leases,
     IOptions<ProviderHealthOptions> health,
     TimeProvider time,
     ILogger<RequestLifecycle> logger) : IRequestLifecycle
@@ -151,7 +150,7 @@ public sealed class RequestLifecycle(
         {
             await using var connection = await database.OpenConnectionAsync(ct);
             // The same insert as the batch's, for one row: a batch that failed left no row behind.
-            if ((await ClaimBatch.WriteAsync(connection, messaging.Value.ClaimLease, [row], ct))[0])
+            if ((await ClaimBatch.WriteAsync(connection, leases.Value.ClaimLease, [row], ct))[0])
             {
                 return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
             }
@@ -166,7 +165,7 @@ public sealed class RequestLifecycle(
                 case ClaimWrite.Claim:
                     await using (var claim = new NpgsqlCommand(TakeClaimSql, connection))
                     {
-                        claim.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
+                        claim.Parameters.AddRange(ClaimParameters(row, leases.Value.ClaimLease));
                         await claim.ExecuteNonQueryAsync(ct);
                     }
 
@@ -218,7 +217,7 @@ public sealed class RequestLifecycle(
                 FOR UPDATE OF r SKIP LOCKED)
             UPDATE requests r SET lease_until = now() + @lease FROM held WHERE r.request_id = held.request_id
             """);
-        command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
+        command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, leases.Value.ClaimLease));
         command.Parameters.Add(Sql.Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
         command.Parameters.Add(Sql.Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
         return await command.ExecuteNonQueryAsync(cancellationToken);

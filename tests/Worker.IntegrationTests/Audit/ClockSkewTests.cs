@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
@@ -90,7 +89,6 @@ public sealed class ClockSkewTests : IAsyncLifetime
             .AddMetrics()
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(new SkewedClock(skew));
-        services.AddOptions<MessagingOptions>();
         services.AddOptions<ProviderHealthOptions>();
         services.AddPersistence(configuration);
         services.AddAudit(configuration);
