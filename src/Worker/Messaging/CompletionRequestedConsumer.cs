@@ -2,7 +2,6 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.DeadLetters;
 using Worker.Persistence;
 using Worker.Requests;
 
@@ -32,7 +31,7 @@ public sealed class CompletionRequestedConsumer(
     ClaimLeases leases,
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
-    ParkingPolicy parking,
+    IParking parking,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CompletionRequestedConsumer> logger) : IConsumer<CompletionRequested>

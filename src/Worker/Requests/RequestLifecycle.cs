@@ -5,7 +5,6 @@ using NpgsqlTypes;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.DeadLetters;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
@@ -35,6 +34,7 @@ public sealed class RequestLifecycle(
     RequestWrites batches,
     DatabaseGate gate,
     WorkerMetrics metrics,
+    IParking parking,
     IOptions<ClaimLeaseOptions> leases,
     IOptions<ProviderHealthOptions> health,
     TimeProvider time,
@@ -254,7 +254,7 @@ public sealed class RequestLifecycle(
         RequestResult result, CancellationToken cancellationToken)
     {
         var row = rows.Completed(request, claim.ReceivedAt, outcome, completedAt, result);
-        var parked = row.Status == RequestStatus.Parked ? ChainParking.Row(request, row) : null;
+        var parked = row.Status == RequestStatus.Parked ? parking.Row(request, row) : null;
         try
         {
             if (parked is null && await batches.TryCompleteAsync(row, claim.Token))
@@ -444,7 +444,7 @@ public sealed class RequestLifecycle(
             {
                 if (parked is not null)
                 {
-                    await ChainParking.ParkAsync(db.Database, parked, token);
+                    await parking.ParkAsync(db.Database, parked, token);
                 }
 
                 await db.Database.ExecuteSqlRawAsync(EndDeferralSql,

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
+using Worker.DeadLetters;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Metrics;
 using Worker.Persistence;
@@ -93,6 +94,7 @@ public sealed class ClockSkewTests : IAsyncLifetime
         services.AddPersistence(configuration);
         services.AddAudit(configuration);
         services.AddWorkerMetrics();
+        services.AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())));
         services.AddRequests();
         return services.BuildServiceProvider();
     }

@@ -14,25 +14,25 @@ public class ParkingTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
 
-    private static ParkingPolicy Policy(string? reasons = null) =>
+    private static ChainParking Parking(string? reasons = null) =>
         new(Options.Create(reasons is null ? new DeadLettersOptions() : new DeadLettersOptions { ParkReasons = reasons }));
 
     [Fact]
     public void By_default_only_an_exhausted_chain_is_parked()
     {
-        var policy = Policy();
+        var parking = Parking();
 
-        Assert.True(policy.ShouldPark(FailureReasons.ProvidersExhausted));
-        Assert.False(policy.ShouldPark(FailureReasons.ContentBlocked));
-        Assert.False(policy.ShouldPark(FailureReasons.DeadlineExceeded));
-        Assert.False(policy.ShouldPark(FailureReasons.InvalidRequest));
+        Assert.True(parking.ShouldPark(FailureReasons.ProvidersExhausted));
+        Assert.False(parking.ShouldPark(FailureReasons.ContentBlocked));
+        Assert.False(parking.ShouldPark(FailureReasons.DeadlineExceeded));
+        Assert.False(parking.ShouldPark(FailureReasons.InvalidRequest));
     }
 
     [Fact]
     public void Park_reasons_are_a_comma_separated_list_and_empty_parks_nothing()
     {
-        Assert.True(Policy(" providers_exhausted , content_blocked ").ShouldPark(FailureReasons.ContentBlocked));
-        Assert.False(Policy("").ShouldPark(FailureReasons.ProvidersExhausted));
+        Assert.True(Parking(" providers_exhausted , content_blocked ").ShouldPark(FailureReasons.ContentBlocked));
+        Assert.False(Parking("").ShouldPark(FailureReasons.ProvidersExhausted));
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public class ParkingTests
         var result = Results.Failed(request, FailureReasons.ProvidersExhausted, "Every step of the chain failed.", 2, T0.AddSeconds(2), deadLettered: true);
 
         var row = builder.Completed(request, T0, outcome, T0.AddSeconds(2), result);
-        var parked = ChainParking.Row(request, row);
+        var parked = Parking().Row(request, row);
 
         Assert.Equal(RequestStatus.Parked, row.Status);
         var stored = Assert.IsType<RequestResult.Failed>(StoredJson.ReadResult(RequestStatus.Failed, row.Result)).Message;

@@ -53,7 +53,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(sp => new ClaimLeases(_lifecycle, Options.Create(new ClaimLeaseOptions()), TimeProvider.System, NullLogger<ClaimLeases>.Instance))
             .AddSingleton(Options.Create(new RequestLimits()))
             .AddSingleton(Options.Create(new MessagingOptions()))
-            .AddSingleton(new ParkingPolicy(Options.Create(new DeadLettersOptions())))
+            .AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())))
             .AddMassTransitTestHarness(x => x.AddConsumer<CompletionRequestedConsumer>())
             .BuildServiceProvider(validateScopes: true);
         _harness = _services.GetRequiredService<ITestHarness>();
