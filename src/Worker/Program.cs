@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Worker;
 using Worker.Hosting;
 using Worker.Messaging;
 using Worker.Persistence;

@@ -1,16 +1,10 @@
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
-using Worker.Metrics;
-using Worker.Requests;
 
 namespace Worker.Audit;
 
 public static class AuditServiceCollectionExtensions
 {
-    /// <summary>
-    /// The PostgreSQL data source (one pool, shared with the readiness check), the audit context factory, the
-    /// <c>Audit</c> and <c>Pricing</c> sections, the write path and the worker's meter.
-    /// </summary>
+    /// <summary>The <c>Audit</c> and <c>Pricing</c> sections, and the price table.</summary>
     public static IServiceCollection AddAudit(this IServiceCollection services, IConfiguration configuration)
     {
         // The binder would throw a bare InvalidOperationException at start; say what the values are instead.
@@ -25,8 +19,6 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
 
         services.AddSingleton<PriceTable>();
-        services.AddSingleton<AuditRowBuilder>();
-        services.AddSingleton<WorkerMetrics>();
         return services;
     }
 }

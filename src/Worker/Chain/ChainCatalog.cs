@@ -1,11 +1,14 @@
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
+using Worker.ProviderHealth;
 using Worker.Providers;
 
 namespace Worker.Chain;
 
-/// <summary>The configured chains, resolved once at start into the steps the runner walks.</summary>
-public sealed class ChainCatalog
+/// <summary>
+/// The configured chains, resolved once at start into the steps the runner walks; their providers and models are what
+/// ProviderHealth watches.
+/// </summary>
+public sealed class ChainCatalog : IMonitoredModels
 {
     private readonly Dictionary<string, IReadOnlyList<ChainStep>> _chains;
 
@@ -22,9 +25,14 @@ public sealed class ChainCatalog
                 })
                 .ToList();
         }
+
+        Models = [.. _chains.Values.SelectMany(steps => steps).Select(step => new ProviderModel(step.Provider, step.Model)).Distinct()];
     }
 
     public IReadOnlyCollection<string> Names => _chains.Keys;
+
+    /// <summary>Every distinct provider and model of the configured chains, in chain order.</summary>
+    public IReadOnlyList<ProviderModel> Models { get; }
 
     public bool TryGet(string? name, out IReadOnlyList<ChainStep> steps) =>
         _chains.TryGetValue(name ?? ChainsOptions.DefaultChain, out steps!);

@@ -24,6 +24,21 @@ public enum Decision
     Deferred,
 }
 
+public static class DecisionNames
+{
+    /// <summary>The stable snake_case name used in audit rows and metrics.</summary>
+    public static string ToWireName(this Decision decision) => decision switch
+    {
+        Decision.Answered => "answered",
+        Decision.Retried => "retried",
+        Decision.FellBack => "fell_back",
+        Decision.GaveUp => "gave_up",
+        Decision.Skipped => "skipped",
+        Decision.Deferred => "deferred",
+        _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, null),
+    };
+}
+
 /// <summary>One row of a request's timeline: a provider call, or a step skipped without one.</summary>
 /// <param name="Detail">The provider's failure, as safe text.</param>
 /// <param name="Note">Why the decision was taken, e.g. "2 retries spent" or "skipped: deadline".</param>

@@ -1,17 +1,21 @@
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
+using Worker.ProviderHealth;
 
 namespace Worker.Chain;
 
 public static class ChainServiceCollectionExtensions
 {
-    /// <summary>The <c>Chains</c> and <c>Chain</c> sections, validated at start, and the runner that walks a chain.</summary>
+    /// <summary>
+    /// The <c>Chains</c> and <c>Chain</c> sections, validated at start, the runner that walks a chain, and the chains'
+    /// providers and models for ProviderHealth to watch.
+    /// </summary>
     public static IServiceCollection AddChains(this IServiceCollection services)
     {
         services.AddOptions<ChainsOptions>().BindConfiguration(ChainsOptions.Section).ValidateOnStart();
         services.AddOptions<ChainRunOptions>().BindConfiguration(ChainRunOptions.Section).ValidateDataAnnotationsByKey(ChainRunOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ChainsOptions>, ChainsOptionsValidator>();
         services.AddSingleton<ChainCatalog>();
+        services.AddSingleton<IMonitoredModels>(sp => sp.GetRequiredService<ChainCatalog>());
         services.AddSingleton<ChainRunner>();
         return services;
     }

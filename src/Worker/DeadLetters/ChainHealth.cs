@@ -1,5 +1,4 @@
 using Npgsql;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Persistence;
 

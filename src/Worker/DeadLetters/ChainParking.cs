@@ -1,19 +1,21 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.DeadLetters;
 
 /// <summary>
-/// Parks a request whose chain failed for good (DeadLetters:ParkReasons): its dead letter, written in the transaction
-/// that stores the request's <c>parked</c> outcome. The error-queue ingester (<see cref="ErrorQueueIngest"/>) is the
-/// other way into dead_letters; both live here, so this feature is the table's one writer.
+/// Parks a request whose chain failed for good (DeadLetters:ParkReasons, parsed once at start): its dead letter, written
+/// in the transaction that stores the request's <c>parked</c> outcome. Requests asks for it through
+/// <see cref="IParking"/>. The error-queue ingester (<see cref="ErrorQueueIngest"/>) is the other way into dead_letters;
+/// both live here, so this feature is the table's one writer.
 /// </summary>
-public static class ChainParking
+public sealed class ChainParking(IOptions<DeadLettersOptions> options) : IParking
 {
     // Parking again (a replay that failed the same way) reopens the request's one dead letter with the latest cause.
     private const string ParkSql = $"""
@@ -36,11 +38,15 @@ public static class ChainParking
             resolved_by = NULL
         """;
 
+    private readonly IReadOnlySet<string> _reasons = options.Value.ParkReasonSet();
+
+    public bool ShouldPark(string failureReason) => _reasons.Contains(failureReason);
+
     /// <summary>
     /// The dead letter of a <c>parked</c> outcome row: the full request (what a replay sends, whatever the prompt storage
     /// policy), and its cause: the reason, the last error class and provider, the chain.
     /// </summary>
-    public static DeadLetterRow Row(CompletionRequested request, RequestRow row)
+    public DeadLetterRow Row(CompletionRequested request, RequestRow row)
     {
         var lastFailure = row.Attempts.LastOrDefault(a => a.ErrorClass is not null);
         var provider = row.Provider ?? row.Attempts.LastOrDefault()?.Provider;
@@ -65,7 +71,7 @@ public static class ChainParking
     }
 
     /// <summary>Inserts the dead letter, or reopens the request's one dead letter with the latest cause.</summary>
-    public static Task<int> ParkAsync(DatabaseFacade database, DeadLetterRow parked, CancellationToken cancellationToken) =>
+    public Task ParkAsync(DatabaseFacade database, DeadLetterRow parked, CancellationToken cancellationToken) =>
         database.ExecuteSqlRawAsync(ParkSql, ParkParameters(parked), cancellationToken);
 
     private static NpgsqlParameter[] ParkParameters(DeadLetterRow parked) =>

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Options;
 using Quartz;
-using Worker.Hosting;
+using Worker.Requests;
 
 namespace Worker.DeadLetters;
 
 public static class DeadLettersServiceCollectionExtensions
 {
     /// <summary>
-    /// Parking policy, the dead-letter store and its routes' services, the replay runner, the <c>_error</c> queue
+    /// Parking (for Requests, <see cref="IParking"/>), the dead-letter store and its routes' services, the replay runner, the <c>_error</c> queue
     /// ingestion, and the Quartz jobs: archive retention, and automatic replay when DeadLetters:AutoReplay is on.
     /// </summary>
     public static IServiceCollection AddDeadLetters(this IServiceCollection services, IConfiguration configuration)
@@ -21,7 +21,7 @@ public static class DeadLettersServiceCollectionExtensions
                 "DeadLetters:RetentionSchedule must be a Quartz cron expression, seconds first (e.g. \"0 30 * * * ?\" for hourly).")
             .ValidateOnStart();
 
-        services.AddSingleton<ParkingPolicy>();
+        services.AddSingleton<IParking, ChainParking>();
         services.AddSingleton<DeadLetterStore>();
         services.AddSingleton<IChainHealth, RecentSuccessChainHealth>();
         services.AddSingleton<AutoReplay>();

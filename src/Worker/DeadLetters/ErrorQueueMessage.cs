@@ -7,6 +7,7 @@ using System.Text.Unicode;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.DeadLetters;
 

@@ -3,11 +3,11 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Messaging;
 using Worker.Persistence;
 using Worker.ProviderHealth;
+using Worker.Requests;
 
 namespace Worker.DeadLetters;
 

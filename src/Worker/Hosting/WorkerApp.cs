@@ -4,6 +4,7 @@ using Worker.Chain;
 using Worker.DeadLetters;
 using Worker.Health;
 using Worker.Messaging;
+using Worker.Metrics;
 using Worker.Ops;
 using Worker.Persistence;
 using Worker.ProviderHealth;
@@ -40,7 +41,8 @@ public static class WorkerApp
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
         builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results
         builder.Services.AddRequests();                           // Requests/: claim, lease, defer, complete; group commits
-        builder.Services.AddAudit(builder.Configuration);         // Audit/: what rows say, prices, the worker's meter
+        builder.Services.AddAudit(builder.Configuration);         // Audit/: what rows keep (prompt storage, text cleaning), prices
+        builder.Services.AddWorkerMetrics();                      // Metrics/: the worker's meter
         builder.Services.AddWorkerHealth();                       // Health/: liveness and readiness
         builder.Services.AddOpsApi(builder.Configuration);        // Ops/: the ops HTTP API
         builder.Services.AddRetention();                          // Retention/: sweeps old rows

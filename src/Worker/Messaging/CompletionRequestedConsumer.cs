@@ -1,9 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.DeadLetters;
 using Worker.Persistence;
 using Worker.Requests;
 
@@ -33,7 +31,7 @@ public sealed class CompletionRequestedConsumer(
     ClaimLeases leases,
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
-    ParkingPolicy parking,
+    IParking parking,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CompletionRequestedConsumer> logger) : IConsumer<CompletionRequested>

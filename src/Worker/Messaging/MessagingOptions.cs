@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 
 namespace Worker.Messaging;
 
@@ -51,21 +50,9 @@ public sealed class MessagingOptions
 
     /// <summary>The host's whole shutdown: the bus's stop, then the other services (Quartz jobs, claim release), 90 s by default.</summary>
     public TimeSpan HostShutdownTimeout => BusStopTimeout + TimeSpan.FromSeconds(20);
-
-    /// <summary>
-    /// How long a delivery's claim on a request holds without renewal. While a chain runs the claim is renewed every
-    /// <see cref="ClaimRenewInterval"/>; an instance that dies stops renewing, and its requests may run again once the
-    /// lease has lapsed. A duplicate delivery waits (durably) for the lease rather than calling a provider.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
-    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>How often the claims of running requests are renewed; well below <see cref="ClaimLease"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "00:30:00")]
-    public TimeSpan ClaimRenewInterval { get; set; } = TimeSpan.FromSeconds(15);
 }
 
-/// <summary>Checks how the <c>Messaging</c> knobs relate to each other.</summary>
+/// <summary>Checks the <c>Messaging</c> knobs the annotations cannot: the queue type.</summary>
 public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOptions>
 {
     public ValidateOptionsResult Validate(string? name, MessagingOptions o)
@@ -73,38 +60,6 @@ public sealed class MessagingOptionsValidator : IValidateOptions<MessagingOption
         var problems = new OptionProblems();
         problems.Check(RequestQueue.Types.Contains(o.QueueType, StringComparer.OrdinalIgnoreCase), $"{MessagingOptions.Section}:QueueType",
             $"must be {string.Join(" or ", RequestQueue.Types)}, was '{o.QueueType}'");
-        problems.Check(o.ClaimRenewInterval * 2 <= o.ClaimLease, $"{MessagingOptions.Section}:ClaimRenewInterval",
-            $"must be at most half of Messaging:ClaimLease ({OptionProblems.Text(o.ClaimLease)}), was {OptionProblems.Text(o.ClaimRenewInterval)}");
         return problems.Result();
     }
-}
-
-/// <summary>The <c>Requests</c> section: what the worker accepts. Anything larger fails with <c>invalid_request</c>.</summary>
-public sealed class RequestLimits
-{
-    public const string Section = "Requests";
-
-    /// <summary>Longest <c>conversationId</c>, echoed back on every result; the audit column keeps the first 256.</summary>
-    [Range(1, 4_096)]
-    public int MaxConversationIdChars { get; set; } = 256;
-
-    /// <summary>Most messages in one request.</summary>
-    [Range(1, 100_000)]
-    public int MaxMessages { get; set; } = 500;
-
-    /// <summary>Most characters across all message contents (a rough guard before any provider's token limit).</summary>
-    [Range(1, 100_000_000)]
-    public int MaxPromptChars { get; set; } = 500_000;
-
-    /// <summary>Largest <c>maxOutputTokens</c> accepted.</summary>
-    [Range(1, 10_000_000)]
-    public int MaxOutputTokens { get; set; } = 65_536;
-
-    /// <summary>Most metadata entries, echoed back on every result.</summary>
-    [Range(0, 10_000)]
-    public int MaxMetadataEntries { get; set; } = 32;
-
-    /// <summary>Most characters across metadata keys and values.</summary>
-    [Range(0, 1_000_000)]
-    public int MaxMetadataChars { get; set; } = 8_192;
 }

@@ -1,18 +1,20 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
 public static class MessagingServiceCollectionExtensions
 {
-    /// <summary>MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop.</summary>
+    /// <summary>
+    /// MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop; and the
+    /// request queue's address for the features that send requests back to it (<see cref="IRequestQueue"/>).
+    /// </summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotationsByKey(MessagingOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MessagingOptions>, MessagingOptionsValidator>());
-        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotationsByKey(RequestLimits.Section).ValidateOnStart();
         var broker = RabbitMqAddress.Parse(configuration.GetConnectionString("RabbitMq"));
 
         services.AddMassTransit(x =>
@@ -63,6 +65,7 @@ public static class MessagingServiceCollectionExtensions
             }
         });
         services.AddSingleton(broker);
+        services.AddSingleton<IRequestQueue, ConfiguredRequestQueue>();
         return services;
     }
 }

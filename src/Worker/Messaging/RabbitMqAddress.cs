@@ -1,5 +1,3 @@
-using Worker.Hosting;
-
 namespace Worker.Messaging;
 
 /// <summary>

@@ -1,7 +1,8 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
-using Worker.Hosting;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 
@@ -84,11 +85,11 @@ public static class RequestQueue
                 }
                 catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
                 {
-                    throw new Hosting.ConfigurationException(Mismatch(queue, options, broker, e.ShutdownReason.ReplyText));
+                    throw new ConfigurationException(Mismatch(queue, options, broker, e.ShutdownReason.ReplyText));
                 }
             }
         }
-        catch (Exception e) when (e is not Hosting.ConfigurationException and not OperationCanceledException)
+        catch (Exception e) when (e is not ConfigurationException and not OperationCanceledException)
         {
             // Unreachable, refused, timed out: MassTransit's connection retries and /health/ready report that.
             return false;
@@ -117,4 +118,12 @@ public static class RequestQueue
             return false;
         }
     }
+}
+
+/// <summary>The configured request queue, for the features that send requests back to it.</summary>
+internal sealed class ConfiguredRequestQueue(IOptions<MessagingOptions> options) : IRequestQueue
+{
+    public string Name => options.Value.QueueName;
+
+    public Uri SendAddress => RequestQueue.SendAddress(options.Value);
 }

@@ -1,5 +1,6 @@
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.Requests;
 
 namespace Worker.Messaging;
 

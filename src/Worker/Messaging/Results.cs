@@ -6,25 +6,6 @@ using Worker.Requests;
 
 namespace Worker.Messaging;
 
-/// <summary>
-/// Which outcome of its request a result is: the first (replay count 0), or the one the n-th ops replay produced, which
-/// replaces the outcome stored before it.
-/// </summary>
-public readonly record struct OutcomeLineage(int ReplayCount, Guid? Supersedes)
-{
-    public static readonly OutcomeLineage First = new(0, null);
-
-    /// <summary>The lineage of the outcome a delivery produces, from its request row's replay count and stored result.</summary>
-    public static OutcomeLineage Of(Guid requestId, int replayCount, string? storedResult) =>
-        replayCount == 0 ? First : new(replayCount, storedResult is null ? null : Results.ResultMessageId(requestId, StoredReplayCount(storedResult)));
-
-    private static int StoredReplayCount(string json)
-    {
-        using var document = System.Text.Json.JsonDocument.Parse(json);
-        return document.RootElement.TryGetProperty("replayCount", out var count) && count.TryGetInt32(out var n) ? n : 0;
-    }
-}
-
 /// <summary>Builds and publishes the one result message each outcome of a request gets.</summary>
 public static class Results
 {
@@ -48,8 +29,8 @@ public static class Results
     /// </summary>
     /// <param name="messageId">Only for a refusal that is not the request's result (<see cref="RefusalMessageId"/>).</param>
     public static Task PublishAsync(ConsumeContext context, RequestResult result, Guid? messageId = null) => result.Match(
-        s => PublishAsync(context, s, messageId ?? ResultMessageId(s.RequestId, s.ReplayCount)),
-        f => PublishAsync(context, f, messageId ?? ResultMessageId(f.RequestId, f.ReplayCount)));
+        s => PublishAsync(context, s, messageId ?? RequestResult.MessageId(s.RequestId, s.ReplayCount)),
+        f => PublishAsync(context, f, messageId ?? RequestResult.MessageId(f.RequestId, f.ReplayCount)));
 
     private static Task PublishAsync<T>(ConsumeContext context, T result, Guid messageId) where T : class =>
         context.Publish(result, publish =>
@@ -79,19 +60,4 @@ public static class Results
         Failed(request, FailureReasons.InvalidRequest,
             $"requestId {request.RequestId} was already used for a different request (messages, chain, maxOutputTokens or temperature differ); " +
             "this delivery is refused and the stored request is left as it is. Use a new requestId for a new request.", 0, now);
-
-    /// <summary>
-    /// One outcome of a request always yields the same result message id (a name-based, SHA-256 derived GUID); the outcome
-    /// of each replay gets its own. A first outcome keeps the id earlier versions gave it.
-    /// </summary>
-    public static Guid ResultMessageId(Guid requestId, int replayCount = 0)
-    {
-        var suffix = replayCount == 0 ? "result:" : $"result:{replayCount}";
-        Span<byte> input = stackalloc byte[16 + 32];
-        requestId.TryWriteBytes(input);
-        var written = System.Text.Encoding.ASCII.GetBytes(suffix, input[16..]);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(input[..(16 + written)], hash);
-        return new Guid(hash[..16]);
-    }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Persistence;
 using Worker.Providers;

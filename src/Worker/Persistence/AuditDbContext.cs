@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
-using Worker.DeadLetters;
 
 namespace Worker.Persistence;
 

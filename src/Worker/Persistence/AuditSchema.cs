@@ -1,5 +1,4 @@
 using Npgsql;
-using Worker.Hosting;
 
 namespace Worker.Persistence;
 

@@ -26,7 +26,7 @@ public sealed class DeferredRequestRow
     /// <summary>waiting, released or running (<see cref="DeferralState"/>).</summary>
     public string State { get; set; } = DeferralState.Waiting;
 
-    /// <summary>Why it waits: retry, pacing, unavailable or in_flight (<see cref="Chain.DeferralKinds"/>).</summary>
+    /// <summary>Why it waits: retry, pacing, unavailable or in_flight (Chain's <c>DeferralKinds</c>).</summary>
     public string Kind { get; set; } = "";
 
     public DateTimeOffset ResumeAt { get; set; }

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Worker.Hosting;
 
 namespace Worker.Persistence;
 

@@ -149,3 +149,11 @@ public sealed class AttemptRow
 
     public decimal? CostUsd { get; set; }
 }
+
+/// <summary>The <c>attempts.outcome</c> values.</summary>
+public static class AttemptOutcome
+{
+    public const string Ok = "ok";
+    public const string Error = "error";
+    public const string Skipped = "skipped";
+}

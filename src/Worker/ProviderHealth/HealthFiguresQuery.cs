@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Worker.Chain;
 using Worker.Providers;
 
 namespace Worker.ProviderHealth;
@@ -8,13 +7,17 @@ namespace Worker.ProviderHealth;
 /// <summary>A provider and model of the configured chains.</summary>
 public readonly record struct ProviderModel(string Provider, string Model)
 {
-    /// <summary>Every distinct provider and model of the configured chains, in chain order.</summary>
-    public static IReadOnlyList<ProviderModel> InChains(ChainCatalog chains) =>
-        [.. chains.Names.SelectMany(name => chains.TryGet(name, out var steps) ? steps : [])
-            .Select(step => new ProviderModel(step.Provider, step.Model))
-            .Distinct()];
-
     public override string ToString() => $"{Provider}/{Model}";
+}
+
+/// <summary>
+/// The providers and models health watches (pings, alerts, GET /providers). Chain implements it from the configured
+/// chains (its <c>ChainCatalog</c>), so this feature needs no chain types.
+/// </summary>
+public interface IMonitoredModels
+{
+    /// <summary>Every distinct provider and model of the configured chains, in chain order.</summary>
+    IReadOnlyList<ProviderModel> Models { get; }
 }
 
 /// <summary>The last ping of a provider and model.</summary>

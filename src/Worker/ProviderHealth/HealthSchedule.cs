@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Quartz;
 using Worker.Audit;
-using Worker.Chain;
 
 namespace Worker.ProviderHealth;
 
@@ -12,7 +11,7 @@ namespace Worker.ProviderHealth;
 /// </summary>
 internal sealed class HealthSchedule(
     ISchedulerFactory schedulers,
-    ChainCatalog chains,
+    IMonitoredModels monitored,
     PriceTable prices,
     IOptions<ProviderHealthOptions> options,
     TimeProvider time,
@@ -23,7 +22,7 @@ internal sealed class HealthSchedule(
         var settings = options.Value;
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var now = time.GetUtcNow();
-        var pairs = ProviderModel.InChains(chains);
+        var pairs = monitored.Models;
 
         if (settings.PingInterval > TimeSpan.Zero)
         {

@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Worker.Chain;
 using Worker.Contracts;
 
 namespace Worker.ProviderHealth;
@@ -21,7 +20,7 @@ public sealed class ProviderAlerts(
     HealthFiguresQuery figures,
     CircuitBreakers breakers,
     ClusterSlots slots,
-    ChainCatalog chains,
+    IMonitoredModels monitored,
     NpgsqlDataSource database,
     IPublishEndpoint publisher,
     IOptions<ProviderHealthOptions> options,
@@ -49,7 +48,7 @@ public sealed class ProviderAlerts(
     {
         if (await slots.TryClaimAsync(ClusterSlots.AlertsJob, scheduledAt, options.Value.AlertInterval, cancellationToken) is null)
             return null;
-        return await EvaluateAsync(ProviderModel.InChains(chains), time.GetUtcNow(), cancellationToken);
+        return await EvaluateAsync(monitored.Models, time.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Evaluates every rule for <paramref name="pairs"/> as of <paramref name="now"/>, raising and resolving alerts.</summary>

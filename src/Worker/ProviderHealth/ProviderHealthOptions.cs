@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
-using Worker.Hosting;
 using Worker.Providers;
 
 namespace Worker.ProviderHealth;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Quartz;
-using Worker.Hosting;
 
 namespace Worker.ProviderHealth;
 

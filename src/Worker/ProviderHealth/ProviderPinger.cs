@@ -66,7 +66,7 @@ public sealed class ProviderPinger(
             Provider = AuditText.Clean(provider, 128)!,
             Model = AuditText.Clean(model, 128)!,
             Slot = slot,
-            PingedAt = AuditRowBuilder.Micro(pingedAt),
+            PingedAt = Sql.Micro(pingedAt),
             LatencyMs = (int)Math.Min(int.MaxValue, latency.TotalMilliseconds),
             Outcome = outcome,
             ErrorClass = errorClass?.ToWireName(),

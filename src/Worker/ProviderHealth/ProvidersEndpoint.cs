@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Worker.Chain;
 
 namespace Worker.ProviderHealth;
 
@@ -8,7 +7,7 @@ namespace Worker.ProviderHealth;
 public static class ProvidersEndpoint
 {
     public static async Task<Ok<ProvidersReport>> GetAsync(
-        ChainCatalog chains,
+        IMonitoredModels monitored,
         HealthFiguresQuery figures,
         ProviderAlerts alerts,
         CircuitBreakers breakers,
@@ -20,7 +19,7 @@ public static class ProvidersEndpoint
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var pairs = ProviderModel.InChains(chains);
+        var pairs = monitored.Models;
         var open = await alerts.OpenAsync(pairs, cancellationToken);
         var views = new List<ProviderView>(pairs.Count);
         foreach (var f in await figures.RunAsync(pairs, now, cancellationToken))

@@ -2,7 +2,7 @@ namespace Worker.Providers;
 
 /// <summary>
 /// Every provider failure falls in exactly one class; the class decides what the chain does next
-/// (see <see cref="Chain.ErrorPolicy"/> and the table in the README).
+/// (see Chain's <c>ErrorPolicy</c> and the table in the README).
 /// </summary>
 public enum ErrorClass
 {

@@ -1,6 +1,5 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Persistence;
 
 namespace Worker.Requests;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using Worker.Messaging;
 
 namespace Worker.Requests;
 
@@ -9,7 +8,7 @@ namespace Worker.Requests;
 /// all of them, rather than a timer per request. If PostgreSQL is away the renewal is skipped and tried again at the next
 /// tick; a lease is a minute by default, so a short outage does not let a duplicate run.
 /// </summary>
-public sealed class ClaimLeases(IRequestLifecycle audit, IOptions<MessagingOptions> options, TimeProvider time, ILogger<ClaimLeases> logger) : BackgroundService
+public sealed class ClaimLeases(IRequestLifecycle audit, IOptions<ClaimLeaseOptions> options, TimeProvider time, ILogger<ClaimLeases> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<Guid, Guid> _held = new();
 

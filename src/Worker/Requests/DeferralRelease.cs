@@ -3,8 +3,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Quartz;
-using Worker.Audit;
-using Worker.Messaging;
 using Worker.Persistence;
 
 namespace Worker.Requests;
@@ -26,7 +24,7 @@ public sealed class DeferralRelease(
     NpgsqlDataSource dataSource,
     IBus bus,
     IOptions<DeferralsOptions> options,
-    IOptions<MessagingOptions> messaging,
+    IRequestQueue queue,
     TimeProvider time,
     ILogger<DeferralRelease> logger)
 {
@@ -60,7 +58,6 @@ public sealed class DeferralRelease(
 
     private async Task<int> ReleaseBatchAsync(CancellationToken cancellationToken)
     {
-        var queue = messaging.Value.QueueName;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var due = new List<(Guid RequestId, string Message, int Step, int Attempt, string Kind)>();
@@ -79,7 +76,7 @@ public sealed class DeferralRelease(
             return 0;
         }
 
-        var endpoint = await bus.GetSendEndpoint(RequestQueue.SendAddress(messaging.Value));
+        var endpoint = await bus.GetSendEndpoint(queue.SendAddress);
         var sent = new List<Guid>();
         var unreadable = new List<Guid>();
         await Task.WhenAll(due.Select(async row =>
@@ -111,7 +108,7 @@ public sealed class DeferralRelease(
             new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = unreadable.ToArray() }));
         await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        Log.Released(logger, sent.Count, queue);
+        Log.Released(logger, sent.Count, queue.Name);
         return due.Count;
     }
 

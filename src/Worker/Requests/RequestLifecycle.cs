@@ -5,8 +5,6 @@ using NpgsqlTypes;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.DeadLetters;
-using Worker.Messaging;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
@@ -36,7 +34,8 @@ public sealed class RequestLifecycle(
     RequestWrites batches,
     DatabaseGate gate,
     WorkerMetrics metrics,
-    IOptions<MessagingOptions> messaging,
+    IParking parking,
+    IOptions<ClaimLeaseOptions> leases,
     IOptions<ProviderHealthOptions> health,
     TimeProvider time,
     ILogger<RequestLifecycle> logger) : IRequestLifecycle
@@ -151,7 +150,7 @@ public sealed class RequestLifecycle(
         {
             await using var connection = await database.OpenConnectionAsync(ct);
             // The same insert as the batch's, for one row: a batch that failed left no row behind.
-            if ((await ClaimBatch.WriteAsync(connection, messaging.Value.ClaimLease, [row], ct))[0])
+            if ((await ClaimBatch.WriteAsync(connection, leases.Value.ClaimLease, [row], ct))[0])
             {
                 return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);
             }
@@ -166,7 +165,7 @@ public sealed class RequestLifecycle(
                 case ClaimWrite.Claim:
                     await using (var claim = new NpgsqlCommand(TakeClaimSql, connection))
                     {
-                        claim.Parameters.AddRange(ClaimParameters(row, messaging.Value.ClaimLease));
+                        claim.Parameters.AddRange(ClaimParameters(row, leases.Value.ClaimLease));
                         await claim.ExecuteNonQueryAsync(ct);
                     }
 
@@ -186,7 +185,7 @@ public sealed class RequestLifecycle(
                         var resumeAt = existing.LeaseUntil!.Value + TimeSpan.FromSeconds(1);
                         wait.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                         wait.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, resumeAt));
-                        wait.Parameters.Add(Sql.Parameter("now", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(time.GetUtcNow())));
+                        wait.Parameters.Add(Sql.Parameter("now", NpgsqlDbType.TimestampTz, Sql.Micro(time.GetUtcNow())));
                         wait.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, "a duplicate delivery waits for the claim of the delivery running it"));
                         wait.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, StoredJson.Request(request)));
                         await wait.ExecuteNonQueryAsync(ct);
@@ -218,7 +217,7 @@ public sealed class RequestLifecycle(
                 FOR UPDATE OF r SKIP LOCKED)
             UPDATE requests r SET lease_until = now() + @lease FROM held WHERE r.request_id = held.request_id
             """);
-        command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, messaging.Value.ClaimLease));
+        command.Parameters.Add(Sql.Parameter("lease", NpgsqlDbType.Interval, leases.Value.ClaimLease));
         command.Parameters.Add(Sql.Parameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.RequestId).ToArray()));
         command.Parameters.Add(Sql.Parameter("tokens", NpgsqlDbType.Array | NpgsqlDbType.Uuid, claims.Select(c => c.Token).ToArray()));
         return await command.ExecuteNonQueryAsync(cancellationToken);
@@ -255,7 +254,7 @@ public sealed class RequestLifecycle(
         RequestResult result, CancellationToken cancellationToken)
     {
         var row = rows.Completed(request, claim.ReceivedAt, outcome, completedAt, result);
-        var parked = row.Status == RequestStatus.Parked ? ChainParking.Row(request, row) : null;
+        var parked = row.Status == RequestStatus.Parked ? parking.Row(request, row) : null;
         try
         {
             if (parked is null && await batches.TryCompleteAsync(row, claim.Token))
@@ -291,7 +290,7 @@ public sealed class RequestLifecycle(
     public async Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
     {
         var deferral = outcome.Deferral ?? throw new ArgumentException("The outcome is not a deferral", nameof(outcome));
-        var deferredAt = AuditRowBuilder.Micro(time.GetUtcNow());
+        var deferredAt = Sql.Micro(time.GetUtcNow());
         var row = rows.Completed(request, claim.ReceivedAt, outcome, deferredAt);
         var message = StoredJson.Request(request);
         return await retry.RunAsync("deferral", request.RequestId, async ct =>
@@ -322,11 +321,11 @@ public sealed class RequestLifecycle(
                 await using var defer = new NpgsqlCommand(DeferSql, connection);
                 defer.Parameters.Add(Sql.Parameter("request_id", NpgsqlDbType.Uuid, request.RequestId));
                 defer.Parameters.Add(Sql.Parameter("kind", NpgsqlDbType.Varchar, deferral.Kind));
-                defer.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.ResumeAt)));
+                defer.Parameters.Add(Sql.Parameter("resume_at", NpgsqlDbType.TimestampTz, Sql.Micro(deferral.ResumeAt)));
                 defer.Parameters.Add(Sql.Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
                 defer.Parameters.Add(Sql.Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
                 defer.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
-                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, AuditRowBuilder.Micro(deferral.DeferralStartedAt)));
+                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, Sql.Micro(deferral.DeferralStartedAt)));
                 defer.Parameters.Add(Sql.Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
                 defer.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
                 defer.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, message));
@@ -445,7 +444,7 @@ public sealed class RequestLifecycle(
             {
                 if (parked is not null)
                 {
-                    await ChainParking.ParkAsync(db.Database, parked, token);
+                    await parking.ParkAsync(db.Database, parked, token);
                 }
 
                 await db.Database.ExecuteSqlRawAsync(EndDeferralSql,

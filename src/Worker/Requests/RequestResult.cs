@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Worker.Contracts;
 
 namespace Worker.Requests;
@@ -19,6 +20,21 @@ public abstract record RequestResult
     public static implicit operator RequestResult(CompletionSucceeded message) => new Succeeded(message);
 
     public static implicit operator RequestResult(CompletionFailed message) => new Failed(message);
+
+    /// <summary>
+    /// One outcome of a request always yields the same result message id (a name-based, SHA-256 derived GUID); the outcome
+    /// of each replay gets its own. A first outcome keeps the id earlier versions gave it.
+    /// </summary>
+    public static Guid MessageId(Guid requestId, int replayCount = 0)
+    {
+        var suffix = replayCount == 0 ? "result:" : $"result:{replayCount}";
+        Span<byte> input = stackalloc byte[16 + 32];
+        requestId.TryWriteBytes(input);
+        var written = System.Text.Encoding.ASCII.GetBytes(suffix, input[16..]);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(input[..(16 + written)], hash);
+        return new Guid(hash[..16]);
+    }
 
     /// <summary>A failure parked for ops replay.</summary>
     public bool IsParked => this is Failed { Message.DeadLettered: true };

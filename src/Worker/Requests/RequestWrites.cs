@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
-using Worker.Messaging;
 using Worker.Persistence;
 
 namespace Worker.Requests;
@@ -17,10 +16,10 @@ public sealed class RequestWrites : IAsyncDisposable
     private readonly GroupCommit<RequestRow, bool> _claims;
     private readonly GroupCommit<OutcomeBatch.Item, bool> _outcomes;
 
-    public RequestWrites(NpgsqlDataSource database, IOptions<AuditOptions> audit, IOptions<MessagingOptions> messaging, ILogger<RequestWrites> logger)
+    public RequestWrites(NpgsqlDataSource database, IOptions<AuditOptions> audit, IOptions<ClaimLeaseOptions> leases, ILogger<RequestWrites> logger)
     {
         var settings = new GroupCommitSettings(audit.Value.BatchSize, audit.Value.BatchWriters);
-        var lease = messaging.Value.ClaimLease;
+        var lease = leases.Value.ClaimLease;
         _claims = new GroupCommit<RequestRow, bool>("claims", (rows, ct) => ClaimBatch.WriteAsync(database, lease, rows, ct), settings, logger);
         _outcomes = new GroupCommit<OutcomeBatch.Item, bool>("outcomes", (items, ct) => OutcomeBatch.WriteAsync(database, items, ct),
             settings, logger);

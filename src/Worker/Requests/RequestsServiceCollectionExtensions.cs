@@ -1,21 +1,27 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Quartz;
-using Worker.Hosting;
 
 namespace Worker.Requests;
 
 public static class RequestsServiceCollectionExtensions
 {
     /// <summary>
-    /// What happens to a request between its delivery and its result: the lifecycle (claim, defer, complete, reject), the
-    /// group commits its writes share, the lease renewal of running requests, and the <c>Deferrals</c> section with the
-    /// Quartz job that re-publishes due deferred requests.
+    /// What happens to a request between its delivery and its result: the <c>Requests</c> section (what is accepted), the
+    /// rows it is audited with, the lifecycle (claim, defer, complete, reject), the group commits its writes share, the
+    /// claim leases (Messaging:ClaimLease, Messaging:ClaimRenewInterval) and their renewal, and the <c>Deferrals</c>
+    /// section with the Quartz job that re-publishes due deferred requests (to the <see cref="IRequestQueue"/> Messaging
+    /// registers).
     /// </summary>
     public static IServiceCollection AddRequests(this IServiceCollection services)
     {
+        services.AddOptions<RequestLimits>().BindConfiguration(RequestLimits.Section).ValidateDataAnnotationsByKey(RequestLimits.Section).ValidateOnStart();
+        services.AddSingleton<AuditRowBuilder>();
         services.AddSingleton<RequestWrites>();
         services.AddSingleton<RequestLifecycle>();
         services.AddSingleton<IRequestLifecycle>(sp => sp.GetRequiredService<RequestLifecycle>());
+        services.AddOptions<ClaimLeaseOptions>().BindConfiguration(ClaimLeaseOptions.Section).ValidateDataAnnotationsByKey(ClaimLeaseOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ClaimLeaseOptions>, ClaimLeaseOptionsValidator>());
         services.AddSingleton<ClaimLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ClaimLeases>());
         services.AddOptions<DeferralsOptions>().BindConfiguration(DeferralsOptions.Section).ValidateDataAnnotationsByKey(DeferralsOptions.Section).ValidateOnStart();

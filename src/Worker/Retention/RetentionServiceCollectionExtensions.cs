@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Quartz;
-using Worker.Hosting;
 
 namespace Worker.Retention;
 

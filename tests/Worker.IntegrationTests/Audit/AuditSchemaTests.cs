@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Worker.Audit;
-using Worker.Hosting;
 using Worker.Migrations;
 using Worker.Persistence;
 

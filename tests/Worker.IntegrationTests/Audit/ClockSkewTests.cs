@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Audit;
+using Worker.DeadLetters;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
+using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Requests;
@@ -89,10 +90,11 @@ public sealed class ClockSkewTests : IAsyncLifetime
             .AddMetrics()
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(new SkewedClock(skew));
-        services.AddOptions<MessagingOptions>();
         services.AddOptions<ProviderHealthOptions>();
         services.AddPersistence(configuration);
         services.AddAudit(configuration);
+        services.AddWorkerMetrics();
+        services.AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())));
         services.AddRequests();
         return services.BuildServiceProvider();
     }

@@ -1,16 +1,14 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Npgsql;
 using RabbitMQ.Client;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.IntegrationTests.BadInput;
 
@@ -83,7 +81,7 @@ public sealed partial class BadInputCorpusTests(PipelineFixture fixture) : IAsyn
                 if (entry["before"] is not null)
                 {
                     // A refusal of a reused id never carries the id of the request's result, and leaves the stored request alone.
-                    Assert.NotEqual(Results.ResultMessageId(requestId), messageId);
+                    Assert.NotEqual(RequestResult.MessageId(requestId), messageId);
                     var row = await AuditDatabase.FindAsync(_db, requestId);
                     Assert.Equal(RequestStatus.Succeeded, row!.Status);
                     Assert.Contains("the first request", row.Result);

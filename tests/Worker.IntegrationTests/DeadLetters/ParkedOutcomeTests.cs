@@ -1,16 +1,15 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Polly.CircuitBreaker;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.IntegrationTests.Ops;
-using Worker.Messaging;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.DeadLetters;
@@ -54,7 +53,7 @@ public sealed class ParkedOutcomeTests(DeadLetterFixture fixture) : IAsyncLifeti
 
         var again = Assert.IsType<CompletionFailed>(results[1]);
         Assert.Equal((parked.Reason, parked.FailedAt, true, 0), (again.Reason, again.FailedAt, again.DeadLettered, again.ReplayCount));
-        Assert.Equal([Results.ResultMessageId(request.RequestId), Results.ResultMessageId(request.RequestId)], _f.Producer.MessageIds(request.RequestId));
+        Assert.Equal([RequestResult.MessageId(request.RequestId), RequestResult.MessageId(request.RequestId)], _f.Producer.MessageIds(request.RequestId));
         Assert.Equal(0, Calls());
         var row = await AuditDatabase.FindAsync(_f.Database, request.RequestId);
         Assert.Equal(RequestStatus.Parked, row!.Status);
@@ -73,8 +72,8 @@ public sealed class ParkedOutcomeTests(DeadLetterFixture fixture) : IAsyncLifeti
         var results = await _f.Producer.WaitForResultsAsync(request.RequestId, 2);
 
         var answered = Assert.IsType<CompletionSucceeded>(results[1]);
-        var failureId = Results.ResultMessageId(request.RequestId);
-        var answerId = Results.ResultMessageId(request.RequestId, 1);
+        var failureId = RequestResult.MessageId(request.RequestId);
+        var answerId = RequestResult.MessageId(request.RequestId, 1);
         Assert.NotEqual(failureId, answerId);
         Assert.Equal([failureId, answerId], _f.Producer.MessageIds(request.RequestId));
         Assert.Equal((1, failureId), (answered.ReplayCount, answered.Supersedes));

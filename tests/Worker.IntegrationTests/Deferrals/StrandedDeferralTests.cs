@@ -1,11 +1,10 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
+using Worker.Requests;
 
 namespace Worker.IntegrationTests.Deferrals;
 

@@ -1,9 +1,8 @@
 using Npgsql;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 
@@ -70,7 +69,7 @@ public sealed class ProcessFaultTests(FaultFixture fixture, ITestOutputHelper ou
                 var outcomes = await _f.OutcomesAsync(ids);
                 Assert.All(ids, id => Assert.Equal((RequestStatus.Succeeded, 1), (outcomes[id].Status, outcomes[id].Answered)));
                 // Redeliveries may add results, but every result of a request is the same message.
-                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(Results.ResultMessageId(id), m)));
+                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
 
                 var calls = _f.Sim.CallsByPrompt();
                 var byRequest = requests.ToDictionary(r => r.RequestId, r => calls.GetValueOrDefault(r.Messages[^1].Content)?.Succeeded ?? 0);

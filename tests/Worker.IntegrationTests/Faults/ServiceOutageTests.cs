@@ -1,9 +1,8 @@
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 
@@ -66,7 +65,7 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
                 var outcomes = await _f.OutcomesAsync(ids);
                 Assert.All(ids, id => Assert.Equal((RequestStatus.Succeeded, 1, 1), outcomes[id]));
                 // A result published twice (the redelivery of a message whose first delivery stored the outcome) is the same message.
-                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(Results.ResultMessageId(id), m)));
+                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
                 // No second call: a chain running when the connection dropped goes on and stores its outcome, and the redelivery
                 // re-publishes it.
                 var calls = _f.Sim.CallsByPrompt("gemini");
@@ -142,7 +141,7 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
                 // outage never makes the worker call a provider again.
                 var calls = _f.Sim.CallsByPrompt("gemini");
                 Assert.All(requests, r => Assert.Equal(1, calls[r.Messages[^1].Content].Succeeded));
-                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(Results.ResultMessageId(id), m)));
+                Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
                 Assert.Equal(0, await _f.ErrorQueueDeadLettersAsync(ids));
             });
         }

@@ -1,10 +1,8 @@
 using Npgsql;
 using NpgsqlTypes;
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
 using Worker.Requests;
 using Worker.Simulator.Faults;
@@ -50,7 +48,7 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
         var results = _f.Producer.Results(request.RequestId);
         Assert.InRange(results.Count, 1, 3);
         Assert.All(results, r => Assert.Equal(first.CompletedAt, Assert.IsType<CompletionSucceeded>(r).CompletedAt));
-        Assert.All(_f.Producer.MessageIds(request.RequestId), id => Assert.Equal(Results.ResultMessageId(request.RequestId), id));
+        Assert.All(_f.Producer.MessageIds(request.RequestId), id => Assert.Equal(RequestResult.MessageId(request.RequestId), id));
         Assert.Equal(0, await DeferredRowsAsync(request.RequestId));
     }
 
@@ -112,7 +110,7 @@ public sealed class IdempotencyTests(PipelineFixture fixture) : IAsyncLifetime
 
         Assert.Equal((FailureReasons.InvalidRequest, 0), (refused.Reason, refused.Attempts));
         Assert.Contains($"requestId {original.RequestId} was already used for a different request", refused.Error);
-        Assert.NotEqual(Results.ResultMessageId(original.RequestId), _f.Producer.MessageIds(original.RequestId)[1]);
+        Assert.NotEqual(RequestResult.MessageId(original.RequestId), _f.Producer.MessageIds(original.RequestId)[1]);
         Assert.Equal(1, _f.Sim.GetCounters().Total);
         var row = await AuditDatabase.FindAsync(_db, original.RequestId);
         Assert.Equal((RequestStatus.Succeeded, 1), (row!.Status, row.AttemptCount));

@@ -48,7 +48,7 @@ public sealed class WireInteropTests(PipelineFixture fixture)
         Assert.Equal("hubspot", message.GetProperty("metadata").GetProperty("crm").GetString());
         Assert.StartsWith("Simulated reply from gemini", message.GetProperty("text").GetString());
         // The result's message id is derived from the request id, so a consumer can drop a duplicate.
-        Assert.Equal(Worker.Messaging.Results.ResultMessageId(requestId), result.GetProperty("messageId").GetGuid());
+        Assert.Equal(Worker.Requests.RequestResult.MessageId(requestId), result.GetProperty("messageId").GetGuid());
     }
 
     [Fact]

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Quartz;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Hosting;
 using Worker.IntegrationTests.Audit;
@@ -128,7 +127,7 @@ public sealed class HealthFixture : IAsyncLifetime
         Sim.Clear();
         var services = (app ?? Worker).Services;
         var breakers = services.GetRequiredService<CircuitBreakers>();
-        foreach (var pair in ProviderModel.InChains(services.GetRequiredService<ChainCatalog>()))
+        foreach (var pair in services.GetRequiredService<IMonitoredModels>().Models)
             await breakers.PingSucceededAsync(pair.Provider, pair.Model);
     }
 

@@ -1,9 +1,7 @@
 using Npgsql;
-using Worker.Audit;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.Persistence;
-using Worker.Providers;
 using Worker.Requests;
 
 namespace Worker.IntegrationTests.Requests;
@@ -25,7 +23,7 @@ public sealed class BatchWriteTests : IAsyncLifetime
         _ids.Add(id);
         return new RequestRow
         {
-            RequestId = id, Chain = chain, Status = RequestStatus.InProgress, ReceivedAt = AuditRowBuilder.Micro(DateTimeOffset.UtcNow),
+            RequestId = id, Chain = chain, Status = RequestStatus.InProgress, ReceivedAt = Sql.Micro(DateTimeOffset.UtcNow),
             PayloadHash = new string('a', 64), ClaimedBy = "batch-tests", ClaimToken = Guid.NewGuid(),
             Metadata = new Dictionary<string, string> { ["lead"] = "Ada" }, PromptHash = new string('b', 64),
         };
@@ -33,7 +31,7 @@ public sealed class BatchWriteTests : IAsyncLifetime
 
     private static RequestRow Finished(RequestRow claimed, int attempts)
     {
-        var completedAt = AuditRowBuilder.Micro(DateTimeOffset.UtcNow);
+        var completedAt = Sql.Micro(DateTimeOffset.UtcNow);
         return new RequestRow
         {
             RequestId = claimed.RequestId, Chain = claimed.Chain, Status = RequestStatus.Succeeded, ReceivedAt = claimed.ReceivedAt,

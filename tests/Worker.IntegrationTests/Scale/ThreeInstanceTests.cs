@@ -1,9 +1,8 @@
 using Npgsql;
-using Worker.Audit;
 using Worker.IntegrationTests.Faults;
 using Worker.IntegrationTests.Infrastructure;
-using Worker.Messaging;
 using Worker.Persistence;
+using Worker.Requests;
 using Worker.Simulator.Faults;
 using Xunit.Abstractions;
 
@@ -60,7 +59,7 @@ public sealed class ThreeInstanceTests(FaultFixture fixture, ITestOutputHelper o
             // Exactly one outcome each, and every result of a request is the same message.
             var outcomes = await _f.OutcomesAsync(ids);
             Assert.All(ids, id => Assert.Equal((RequestStatus.Succeeded, 1), (outcomes[id].Status, outcomes[id].Answered)));
-            Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(Results.ResultMessageId(id), m)));
+            Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
             Assert.Equal(0, await _f.ErrorQueueDeadLettersAsync(ids));
 
             // The rule of the single-instance SIGKILL test: what was committed is never paid again, a call in flight at the

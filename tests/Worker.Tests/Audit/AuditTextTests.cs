@@ -1,5 +1,6 @@
 using Worker.Audit;
 using Worker.Contracts;
+using Worker.Persistence;
 
 namespace Worker.Tests.Audit;
 

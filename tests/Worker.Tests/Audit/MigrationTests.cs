@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Npgsql;
 using Worker.Migrations;
 using Worker.Persistence;
+using Worker.Tests.Fakes;
 
 namespace Worker.Tests.Audit;
 
@@ -61,25 +62,12 @@ public sealed class MigrationTests : IDisposable
     [Fact]
     public void Checked_in_idempotent_script_is_current()
     {
-        var path = Path.Combine(RepositoryRoot(), AuditMigrator.ScriptPath);
+        var path = Path.Combine(Repository.Root(), AuditMigrator.ScriptPath);
         Assert.True(File.Exists(path), $"{AuditMigrator.ScriptPath} is missing: generate it with `ops/migrate.sh script`");
         var checkedIn = File.ReadAllText(path).ReplaceLineEndings("\n");
 
         Assert.True(checkedIn == AuditMigrator.IdempotentScript(),
             $"{AuditMigrator.ScriptPath} differs from the migrations: regenerate it with `ops/migrate.sh script` and commit it");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Worker.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Worker.sln not found above {AppContext.BaseDirectory}");
     }
 
     public void Dispose()

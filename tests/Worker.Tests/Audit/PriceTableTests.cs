@@ -7,7 +7,14 @@ namespace Worker.Tests.Audit;
 
 public class PriceTableTests
 {
-    private readonly PriceTable _prices = AuditRowBuilderTests.Prices();
+    private readonly PriceTable _prices = Prices();
+
+    /// <summary>The list prices of the two models the tests use.</summary>
+    internal static PriceTable Prices() => new(Options.Create(new PricingOptions
+    {
+        ["o3-mini"] = new() { InputPerMillion = 1.10m, OutputPerMillion = 4.40m },
+        ["gemini-2.5-pro"] = new() { InputPerMillion = 1.25m, OutputPerMillion = 10m },
+    }));
 
     [Fact]
     public void Cost_is_tokens_times_the_price_per_million()

@@ -14,31 +14,31 @@ public class ParkingTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
 
-    private static ParkingPolicy Policy(string? reasons = null) =>
+    private static ChainParking Parking(string? reasons = null) =>
         new(Options.Create(reasons is null ? new DeadLettersOptions() : new DeadLettersOptions { ParkReasons = reasons }));
 
     [Fact]
     public void By_default_only_an_exhausted_chain_is_parked()
     {
-        var policy = Policy();
+        var parking = Parking();
 
-        Assert.True(policy.ShouldPark(FailureReasons.ProvidersExhausted));
-        Assert.False(policy.ShouldPark(FailureReasons.ContentBlocked));
-        Assert.False(policy.ShouldPark(FailureReasons.DeadlineExceeded));
-        Assert.False(policy.ShouldPark(FailureReasons.InvalidRequest));
+        Assert.True(parking.ShouldPark(FailureReasons.ProvidersExhausted));
+        Assert.False(parking.ShouldPark(FailureReasons.ContentBlocked));
+        Assert.False(parking.ShouldPark(FailureReasons.DeadlineExceeded));
+        Assert.False(parking.ShouldPark(FailureReasons.InvalidRequest));
     }
 
     [Fact]
     public void Park_reasons_are_a_comma_separated_list_and_empty_parks_nothing()
     {
-        Assert.True(Policy(" providers_exhausted , content_blocked ").ShouldPark(FailureReasons.ContentBlocked));
-        Assert.False(Policy("").ShouldPark(FailureReasons.ProvidersExhausted));
+        Assert.True(Parking(" providers_exhausted , content_blocked ").ShouldPark(FailureReasons.ContentBlocked));
+        Assert.False(Parking("").ShouldPark(FailureReasons.ProvidersExhausted));
     }
 
     [Fact]
     public void A_dead_lettered_failure_makes_a_parked_row_with_its_result_and_dead_letter()
     {
-        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.AuditRowBuilderTests.Prices());
+        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
         var request = new CompletionRequested(Guid.NewGuid(), "conv", [new ChatMessage("user", "Hi\0there")], "default",
             Metadata: new Dictionary<string, string> { ["tenant"] = "acme" });
         var outcome = new ChainOutcome(null, null, FailureReasons.ProvidersExhausted, "Every step of the chain failed.",
@@ -49,7 +49,7 @@ public class ParkingTests
         var result = Results.Failed(request, FailureReasons.ProvidersExhausted, "Every step of the chain failed.", 2, T0.AddSeconds(2), deadLettered: true);
 
         var row = builder.Completed(request, T0, outcome, T0.AddSeconds(2), result);
-        var parked = ChainParking.Row(request, row);
+        var parked = Parking().Row(request, row);
 
         Assert.Equal(RequestStatus.Parked, row.Status);
         var stored = Assert.IsType<RequestResult.Failed>(StoredJson.ReadResult(RequestStatus.Failed, row.Result)).Message;
@@ -65,7 +65,7 @@ public class ParkingTests
     [Fact]
     public void A_failure_that_is_not_dead_lettered_stays_failed()
     {
-        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.AuditRowBuilderTests.Prices());
+        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
         var request = new CompletionRequested(Guid.NewGuid(), null, [new ChatMessage("user", "Hi")]);
         var outcome = new ChainOutcome(null, null, FailureReasons.ContentBlocked, "blocked", []);
 

@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
@@ -51,10 +50,10 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(sp => new ChainRunner(new Registry(_providers), Guards.Breakers(TimeProvider.System), Guards.Budgets(TimeProvider.System),
                 Guards.ChainRun(), TimeProvider.System, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5)))
             .AddSingleton<IRequestLifecycle>(_lifecycle)
-            .AddSingleton(sp => new ClaimLeases(_lifecycle, Options.Create(new MessagingOptions()), TimeProvider.System, NullLogger<ClaimLeases>.Instance))
+            .AddSingleton(sp => new ClaimLeases(_lifecycle, Options.Create(new ClaimLeaseOptions()), TimeProvider.System, NullLogger<ClaimLeases>.Instance))
             .AddSingleton(Options.Create(new RequestLimits()))
             .AddSingleton(Options.Create(new MessagingOptions()))
-            .AddSingleton(new ParkingPolicy(Options.Create(new DeadLettersOptions())))
+            .AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())))
             .AddMassTransitTestHarness(x => x.AddConsumer<CompletionRequestedConsumer>())
             .BuildServiceProvider(validateScopes: true);
         _harness = _services.GetRequiredService<ITestHarness>();
@@ -86,7 +85,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
 
         var result = await ResultAsync<CompletionSucceeded>(request.RequestId);
         Assert.Equal(("from gemini", "gemini", false), (result.Text, result.Provider, result.FallbackUsed));
-        Assert.Equal(Results.ResultMessageId(request.RequestId), _harness.Published.Select<CompletionSucceeded>().Single().Context.MessageId);
+        Assert.Equal(RequestResult.MessageId(request.RequestId), _harness.Published.Select<CompletionSucceeded>().Single().Context.MessageId);
         Assert.Equal(["claim", "complete"], _lifecycle.Calls(request.RequestId));
         Assert.Equal(1, _providers["gemini"].Calls);
     }
@@ -133,7 +132,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
 
         var refusal = await ResultAsync<CompletionFailed>(request.RequestId);
         Assert.Equal(FailureReasons.InvalidRequest, refusal.Reason);
-        Assert.NotEqual(Results.ResultMessageId(request.RequestId), _harness.Published.Select<CompletionFailed>().Single().Context.MessageId);
+        Assert.NotEqual(RequestResult.MessageId(request.RequestId), _harness.Published.Select<CompletionFailed>().Single().Context.MessageId);
         Assert.Equal(0, _providers["gemini"].Calls);
     }
 

@@ -1,6 +1,6 @@
-using Worker.Audit;
 using Worker.Contracts;
 using Worker.Messaging;
+using Worker.Requests;
 
 namespace Worker.Tests.Messaging;
 
@@ -47,7 +47,7 @@ public class IdempotencyKeysTests
     {
         var refusal = Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request));
 
-        Assert.NotEqual(Results.ResultMessageId(Request.RequestId), refusal);
+        Assert.NotEqual(RequestResult.MessageId(Request.RequestId), refusal);
         Assert.Equal(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request)));
         Assert.NotEqual(refusal, Results.RefusalMessageId(Request.RequestId, PayloadHash.Of(Request with { Temperature = 1 })));
     }
@@ -55,14 +55,14 @@ public class IdempotencyKeysTests
     [Fact]
     public void Each_outcome_of_a_request_gets_its_own_stable_message_id()
     {
-        var first = Results.ResultMessageId(Request.RequestId);
-        var firstReplay = Results.ResultMessageId(Request.RequestId, 1);
+        var first = RequestResult.MessageId(Request.RequestId);
+        var firstReplay = RequestResult.MessageId(Request.RequestId, 1);
 
-        Assert.Equal(first, Results.ResultMessageId(Request.RequestId, 0));
-        Assert.Equal(firstReplay, Results.ResultMessageId(Request.RequestId, 1));
+        Assert.Equal(first, RequestResult.MessageId(Request.RequestId, 0));
+        Assert.Equal(firstReplay, RequestResult.MessageId(Request.RequestId, 1));
         Assert.NotEqual(first, firstReplay);
-        Assert.NotEqual(firstReplay, Results.ResultMessageId(Request.RequestId, 2));
-        Assert.NotEqual(first, Results.ResultMessageId(Guid.NewGuid()));
+        Assert.NotEqual(firstReplay, RequestResult.MessageId(Request.RequestId, 2));
+        Assert.NotEqual(first, RequestResult.MessageId(Guid.NewGuid()));
     }
 
     [Fact]
@@ -71,10 +71,10 @@ public class IdempotencyKeysTests
         Assert.Equal(OutcomeLineage.First, OutcomeLineage.Of(Request.RequestId, 0, """{"reason":"providers_exhausted"}"""));
 
         var afterParkedFailure = OutcomeLineage.Of(Request.RequestId, 1, """{"reason":"providers_exhausted","deadLettered":true}""");
-        Assert.Equal(new OutcomeLineage(1, Results.ResultMessageId(Request.RequestId)), afterParkedFailure);
+        Assert.Equal(new OutcomeLineage(1, RequestResult.MessageId(Request.RequestId)), afterParkedFailure);
 
         // Replays of a finished request add to the count without producing an outcome: the superseded one is the stored one.
         var afterSecondPark = OutcomeLineage.Of(Request.RequestId, 3, """{"reason":"providers_exhausted","replayCount":1}""");
-        Assert.Equal(new OutcomeLineage(3, Results.ResultMessageId(Request.RequestId, 1)), afterSecondPark);
+        Assert.Equal(new OutcomeLineage(3, RequestResult.MessageId(Request.RequestId, 1)), afterSecondPark);
     }
 }

@@ -1,4 +1,3 @@
-using Worker.Hosting;
 using Worker.Messaging;
 
 namespace Worker.Tests.Messaging;

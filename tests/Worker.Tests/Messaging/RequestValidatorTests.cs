@@ -3,6 +3,7 @@ using Worker.Chain;
 using Worker.Contracts;
 using Worker.Messaging;
 using Worker.Providers;
+using Worker.Requests;
 
 namespace Worker.Tests.Messaging;
 

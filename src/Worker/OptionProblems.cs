@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
 
-namespace Worker.Hosting;
+namespace Worker;
 
 /// <summary>
 /// Collects what is wrong with a configuration section, each problem naming its key and its environment variable,

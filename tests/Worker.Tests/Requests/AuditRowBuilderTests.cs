@@ -2,11 +2,11 @@ using Microsoft.Extensions.Options;
 using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.Messaging;
 using Worker.Persistence;
 using Worker.Providers;
+using Worker.Requests;
 
-namespace Worker.Tests.Audit;
+namespace Worker.Tests.Requests;
 
 public class AuditRowBuilderTests
 {
@@ -19,13 +19,7 @@ public class AuditRowBuilderTests
         new(index, provider, model, 2, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20), 0.2, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
 
     private static AuditRowBuilder Builder(PromptStorage storage = PromptStorage.HashOnly) =>
-        new(Options.Create(new AuditOptions { PromptStorage = storage }), Options.Create(new RequestLimits()), Prices());
-
-    internal static PriceTable Prices() => new(Options.Create(new PricingOptions
-    {
-        ["o3-mini"] = new() { InputPerMillion = 1.10m, OutputPerMillion = 4.40m },
-        ["gemini-2.5-pro"] = new() { InputPerMillion = 1.25m, OutputPerMillion = 10m },
-    }));
+        new(Options.Create(new AuditOptions { PromptStorage = storage }), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
 
     private static CompletionRequested Request(string? conversationId = "conv-1") =>
         new(Guid.NewGuid(), conversationId, [new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi")],

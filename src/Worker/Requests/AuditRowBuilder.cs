@@ -1,13 +1,11 @@
 using Microsoft.Extensions.Options;
+using Worker.Audit;
 using Worker.Chain;
 using Worker.Contracts;
-using Worker.Messaging;
-
-using Worker.Requests;
-using Worker.Providers;
 using Worker.Persistence;
+using Worker.Providers;
 
-namespace Worker.Audit;
+namespace Worker.Requests;
 
 /// <summary>
 /// Turns a request and its chain outcome into audit rows: no I/O, so every mapping rule is unit-tested.
@@ -42,8 +40,8 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
             : result is { IsParked: true } ? RequestStatus.Parked
             : RequestStatus.Failed;
         row.Result = result is null ? null : StoredJson.Result(result);
-        row.FirstAttemptAt = calls.Count > 0 ? Micro(calls[0].StartedAt) : null;
-        row.CompletedAt = Micro(completedAt);
+        row.FirstAttemptAt = calls.Count > 0 ? Sql.Micro(calls[0].StartedAt) : null;
+        row.CompletedAt = Sql.Micro(completedAt);
         // The answering step; on failure the last one called, so "failed on openai" is one column away.
         var (provider, model) = outcome.AnsweredBy is { } step ? (step.Provider, step.Model)
             : calls.Count > 0 ? (calls[^1].Provider, calls[^1].Model)
@@ -76,7 +74,7 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
         var row = Base(request, receivedAt, storePrompt: PromptFits(request), storeMetadata: MetadataFits(request));
         row.Status = RequestStatus.Failed;
         row.Result = result is null ? null : StoredJson.Result(result);
-        row.CompletedAt = Micro(completedAt);
+        row.CompletedAt = Sql.Micro(completedAt);
         row.FailureReason = FailureReasons.InvalidRequest;
         row.Error = AuditText.Clean(problem);
         return row;
@@ -89,7 +87,7 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
             RequestId = request.RequestId,
             ConversationId = AuditText.Clean(request.ConversationId, ConversationIdLength),
             Chain = AuditText.Clean(request.Chain ?? ChainsOptions.DefaultChain, NameLength)!,
-            ReceivedAt = Micro(receivedAt),
+            ReceivedAt = Sql.Micro(receivedAt),
             Metadata = storeMetadata ? MetadataJson.Clean(request.Metadata) : null,
             // Whatever the storage policy: it is how a reused request id with another payload is recognised.
             PayloadHash = PayloadHash.Of(request),
@@ -114,8 +112,8 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
             Provider = AuditText.Clean(a.Provider, NameLength)!,
             Model = AuditText.Clean(a.Model, NameLength)!,
             Attempt = a.Attempt,
-            StartedAt = Micro(a.StartedAt),
-            EndedAt = Micro(a.EndedAt),
+            StartedAt = Sql.Micro(a.StartedAt),
+            EndedAt = Sql.Micro(a.EndedAt),
             LatencyMs = Milliseconds(a.Latency),
             CallMade = a.CallMade,
             Outcome = outcome,
@@ -142,30 +140,4 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
         metadata.Sum(kv => (long)(kv.Key?.Length ?? 0) + (kv.Value?.Length ?? 0)) <= limits.Value.MaxMetadataChars;
 
     private static int Milliseconds(TimeSpan span) => (int)Math.Clamp(Math.Round(span.TotalMilliseconds), 0, int.MaxValue);
-
-    /// <summary>PostgreSQL keeps microseconds: a value read back must equal the one written (the outcome write relies on it).</summary>
-    internal static DateTimeOffset Micro(DateTimeOffset time) => time.AddTicks(-(time.UtcTicks % 10));
-}
-
-/// <summary>The <c>attempts.outcome</c> values.</summary>
-public static class AttemptOutcome
-{
-    public const string Ok = "ok";
-    public const string Error = "error";
-    public const string Skipped = "skipped";
-}
-
-public static class DecisionNames
-{
-    /// <summary>The stable snake_case name used in audit rows and metrics.</summary>
-    public static string ToWireName(this Decision decision) => decision switch
-    {
-        Decision.Answered => "answered",
-        Decision.Retried => "retried",
-        Decision.FellBack => "fell_back",
-        Decision.GaveUp => "gave_up",
-        Decision.Skipped => "skipped",
-        Decision.Deferred => "deferred",
-        _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, null),
-    };
 }

@@ -1,10 +1,9 @@
 using System.Text.Json;
+using Worker.Audit;
 using Worker.Contracts;
-
-using Worker.Requests;
 using Worker.Persistence;
 
-namespace Worker.Audit;
+namespace Worker.Requests;
 
 /// <summary>
 /// Messages as the audit tables keep them in jsonb: the wire's camelCase JSON, with text cleaned first because jsonb

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Worker.Hosting;
+namespace Worker;
 
 /// <summary>Bad configuration: the message names the key and how to fix it, and never contains a secret.</summary>
 public sealed class ConfigurationException(string message) : Exception(message);

@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Worker.Audit;
+using Worker.Chain;
+using Worker.Contracts;
+
+namespace Worker.Requests;
+
+/// <summary>
+/// The identity of a request's payload: what a producer may not change while reusing a request id. Metadata and the
+/// deadline are left out (a producer's retry may refresh them); the chain is compared by name, case-insensitively.
+/// </summary>
+internal static class PayloadHash
+{
+    private static readonly JsonWriterOptions Canonical = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of <c>{"messages":[{"role","content"}...],"chain":"default","maxOutputTokens":n,"temperature":t}</c>
+    /// written without whitespace, nulls kept. Every delivery of the same request gives the same hash, whatever the
+    /// field order or number formatting on the wire.
+    /// </summary>
+    public static string Of(CompletionRequested request)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, Canonical))
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("messages");
+            if (request.Messages is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteStartArray();
+                foreach (var message in request.Messages)
+                {
+                    if (message is null)
+                    {
+                        json.WriteNullValue();
+                        continue;
+                    }
+
+                    json.WriteStartObject();
+                    json.WriteString("role", AuditText.Clean(message.Role));
+                    json.WriteString("content", AuditText.Clean(message.Content));
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteString("chain", (request.Chain ?? ChainsOptions.DefaultChain).ToLowerInvariant());
+            if (request.MaxOutputTokens is { } max)
+                json.WriteNumber("maxOutputTokens", max);
+            else
+                json.WriteNull("maxOutputTokens");
+            if (request.Temperature is { } t && double.IsFinite(t))
+                json.WriteNumber("temperature", t);
+            else
+                json.WriteNull("temperature");
+            json.WriteEndObject();
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+    }
+}
