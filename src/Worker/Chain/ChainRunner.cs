@@ -32,6 +32,12 @@ public sealed class ChainRunner(
     /// <summary>The note of a step skipped because too little time was left before the deadline.</summary>
     public const string DeadlineSkip = "skipped: deadline";
 
+    /// <summary>
+    /// The longest a call waits for room under a provider's in-flight limit (learnt from its 429s) before the step is
+    /// skipped: a provider that keeps answering 429 costs a request at most this before its fallback.
+    /// </summary>
+    internal static readonly TimeSpan MaxSlotWait = TimeSpan.FromSeconds(1);
+
     /// <summary>A deferral is never shorter than this, so a run that finds everything down does not spin.</summary>
     internal static readonly TimeSpan MinDeferral = TimeSpan.FromSeconds(1);
 
@@ -315,16 +321,15 @@ public sealed class ChainRunner(
     }
 
     /// <summary>
-    /// Takes a place under the provider's in-flight limit (waiting for one up to the in-process limit, or what the
-    /// deadline leaves), then a slot in its budget, waiting when the wait is short. Otherwise says why the step is skipped,
-    /// or, when the budget frees up within MaxWait but later than the in-process limit, until when to defer.
+    /// Takes a place under the provider's in-flight limit (waiting for one up to <see cref="MaxSlotWait"/>, the in-process
+    /// limit or what the deadline leaves), then a slot in its budget, waiting when the wait is short. Otherwise says why
+    /// the step is skipped, or, when the budget frees up within MaxWait but later than the in-process limit, until when to
+    /// defer.
     /// </summary>
     private async Task<PaceResult> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var maxWait = deadline is { } end && end - time.GetUtcNow() - step.MinTimeToAnswer < settings.InProcessWaitLimit
-            ? end - time.GetUtcNow() - step.MinTimeToAnswer
-            : settings.InProcessWaitLimit;
+        var maxWait = new[] { MaxSlotWait, settings.InProcessWaitLimit, (deadline - time.GetUtcNow() - step.MinTimeToAnswer) ?? TimeSpan.MaxValue }.Min();
         var slot = await budgets.Concurrency.EnterAsync(step.Provider, maxWait, cancellationToken);
         if (slot is null)
         {

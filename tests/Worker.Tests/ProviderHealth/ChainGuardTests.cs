@@ -179,6 +179,27 @@ public class ChainGuardTests
     }
 
     [Fact]
+    public async Task A_call_waits_at_most_a_second_for_room_under_the_in_flight_limit_then_goes_to_the_fallback()
+    {
+        var budgets = Guards.Budgets(_time);
+        var earlier = await budgets.Concurrency.EnterAsync("gemini", TimeSpan.Zero, CancellationToken.None);
+        var stillInFlight = await budgets.Concurrency.EnterAsync("gemini", TimeSpan.Zero, CancellationToken.None);
+        earlier!.Complete(answered: false, throttled: true); // limit 1, one call still in flight
+        var gemini = new ScriptedProvider("gemini", Ok());
+        var openai = new ScriptedProvider("openai", Ok("fallback"));
+        var startedAt = _time.GetUtcNow();
+
+        var outcome = await Run(Runner(Guards.Breakers(_time), budgets, gemini, openai));
+
+        Assert.Equal("fallback", outcome.Answer!.Text);
+        Assert.Equal(0, gemini.Calls);
+        Assert.Equal(ChainRunner.MaxSlotWait, _time.GetUtcNow() - startedAt);
+        Assert.StartsWith("skipped: pacing: gemini allows 1 call(s) in flight", outcome.Attempts[0].Note);
+        stillInFlight!.Dispose();
+        Assert.Equal(0, budgets.Concurrency.StatusOf("gemini").InFlight);
+    }
+
+    [Fact]
     public async Task A_429_whose_retry_after_says_the_quota_is_spent_closes_the_provider_budget_until_then()
     {
         var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromMinutes(2)), Ok());
