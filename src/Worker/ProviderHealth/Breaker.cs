@@ -125,6 +125,9 @@ internal sealed class Breaker(string provider, string model, ProviderHealthOptio
             if (ticket.Phase != _phaseNumber)
                 return;
 
+            // A live answer is as good as a successful ping: the failed pings before it are no longer "in a row".
+            if (result is ProviderSuccess)
+                _pingFailuresInARow = 0;
             var down = failure is not null && CircuitBreakers.SaysProviderDown(failure.Class);
             if (!ticket.Trial)
             {
@@ -174,7 +177,11 @@ internal sealed class Breaker(string provider, string model, ProviderHealthOptio
         }
     }
 
-    /// <summary>After enough failed pings in a row (or at once for a rejected key), held open until a ping succeeds.</summary>
+    /// <summary>
+    /// After enough failed pings in a row (or at once for a rejected key), held open until a ping succeeds. A live call
+    /// answered in between breaks the row: pings catch an outage under low traffic, and a provider that answers live
+    /// traffic is not down, however its pings fared (two failed pings in a row are 1 in 25 at 20 % errors).
+    /// </summary>
     public void PingFailed(ErrorClass errorClass)
     {
         lock (_gate)

@@ -374,6 +374,21 @@ public class BreakerRulesTests
     }
 
     [Fact]
+    public async Task A_live_answer_between_failed_pings_breaks_their_row()
+    {
+        for (var ping = 0; ping < Defaults.PingFailuresToIsolate - 1; ping++)
+            await _breakers.PingFailedAsync("gemini", "m", ErrorClass.Server);
+        await Calls(1, failure: null);
+        await _breakers.PingFailedAsync("gemini", "m", ErrorClass.Server);
+        Assert.Equal(CircuitState.Closed, State);
+
+        // With no answer in between, the pings are the evidence.
+        for (var ping = 1; ping < Defaults.PingFailuresToIsolate; ping++)
+            await _breakers.PingFailedAsync("gemini", "m", ErrorClass.Server);
+        Assert.Equal(CircuitState.Isolated, State);
+    }
+
+    [Fact]
     public async Task A_breaker_isolated_by_failed_pings_admits_no_last_chance_call()
     {
         await OpenAsync();
