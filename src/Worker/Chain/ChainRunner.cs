@@ -295,9 +295,9 @@ public sealed class ChainRunner(
         var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
         var result = await breakers.ExecuteAsync(step.Provider, step.Model,
             ct => CallAsync(provider, request with { Model = step.Model }, timeout, ct), cancellationToken, lastChance: lastChance);
-        var throttled = result is ProviderFailure { Class: ErrorClass.RateLimited };
-        slot.Complete(answered: result is ProviderSuccess, throttled);
-        if (result is ProviderFailure { Class: ErrorClass.RateLimited } rateLimited)
+        var rateLimited = result is ProviderFailure { Class: ErrorClass.RateLimited } failure ? failure : null;
+        slot.Complete(answered: result is ProviderSuccess, throttled: rateLimited is not null);
+        if (rateLimited is not null)
         {
             budgets.Throttled(step.Provider, rateLimited.RetryAfter);
         }
@@ -329,7 +329,9 @@ public sealed class ChainRunner(
     private async Task<PaceResult> PaceAsync(ChainStep step, int estimatedTokens, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var maxWait = new[] { MaxSlotWait, settings.InProcessWaitLimit, (deadline - time.GetUtcNow() - step.MinTimeToAnswer) ?? TimeSpan.MaxValue }.Min();
+        var maxWait = MaxSlotWait < settings.InProcessWaitLimit ? MaxSlotWait : settings.InProcessWaitLimit;
+        if (deadline - time.GetUtcNow() - step.MinTimeToAnswer is { } left && left < maxWait)
+            maxWait = left;
         var slot = await budgets.Concurrency.EnterAsync(step.Provider, maxWait, cancellationToken);
         if (slot is null)
         {
