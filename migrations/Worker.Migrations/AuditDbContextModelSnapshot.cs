@@ -5,7 +5,6 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using Worker.Persistence;
-using Worker.Providers;
 
 #nullable disable
 
@@ -22,6 +21,58 @@ namespace Worker.Migrations
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.Entity("Worker.Persistence.AlertRow", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("detail");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("provider");
+
+                    b.Property<DateTimeOffset>("RaisedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("raised_at");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<string>("Rule")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("rule");
+
+                    b.HasKey("Id")
+                        .HasName("PK_provider_alerts");
+
+                    b.HasIndex("RaisedAt")
+                        .HasDatabaseName("ix_provider_alerts_raised_at");
+
+                    b.HasIndex("Rule", "Provider", "Model")
+                        .IsUnique()
+                        .HasDatabaseName("ux_provider_alerts_open")
+                        .HasFilter("resolved_at IS NULL");
+
+                    b.ToTable("provider_alerts", (string)null);
+                });
 
             modelBuilder.Entity("Worker.Persistence.AttemptRow", b =>
                 {
@@ -137,140 +188,53 @@ namespace Worker.Migrations
                     b.ToTable("attempts", (string)null);
                 });
 
-            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
+            modelBuilder.Entity("Worker.Persistence.BreakerEventRow", b =>
                 {
-                    b.Property<Guid>("RequestId")
+                    b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid")
-                        .HasColumnName("request_id");
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
 
-                    b.Property<int>("AttemptCount")
-                        .HasColumnType("integer")
-                        .HasColumnName("attempt_count");
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
 
-                    b.Property<string>("Chain")
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Instance")
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("character varying(128)")
-                        .HasColumnName("chain");
-
-                    b.Property<Guid?>("ClaimToken")
-                        .HasColumnType("uuid")
-                        .HasColumnName("claim_token");
-
-                    b.Property<string>("ClaimedBy")
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("claimed_by");
-
-                    b.Property<DateTimeOffset?>("CompletedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("completed_at");
-
-                    b.Property<string>("ConversationId")
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
-                        .HasColumnName("conversation_id");
-
-                    b.Property<string>("Error")
-                        .HasColumnType("text")
-                        .HasColumnName("error");
-
-                    b.Property<decimal?>("EstimatedCostUsd")
-                        .HasPrecision(18, 8)
-                        .HasColumnType("numeric(18,8)")
-                        .HasColumnName("estimated_cost_usd");
-
-                    b.Property<string>("FailureReason")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("failure_reason");
-
-                    b.Property<bool>("FallbackUsed")
-                        .HasColumnType("boolean")
-                        .HasColumnName("fallback_used");
-
-                    b.Property<DateTimeOffset?>("FirstAttemptAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("first_attempt_at");
-
-                    b.Property<int?>("InputTokens")
-                        .HasColumnType("integer")
-                        .HasColumnName("input_tokens");
-
-                    b.Property<DateTimeOffset?>("LeaseUntil")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("lease_until");
-
-                    b.Property<string>("Metadata")
-                        .HasColumnType("jsonb")
-                        .HasColumnName("metadata");
+                        .HasColumnName("instance");
 
                     b.Property<string>("Model")
+                        .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("character varying(128)")
                         .HasColumnName("model");
 
-                    b.Property<int?>("OutputTokens")
-                        .HasColumnType("integer")
-                        .HasColumnName("output_tokens");
-
-                    b.Property<string>("PayloadHash")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("payload_hash");
-
-                    b.Property<string>("Prompt")
-                        .HasColumnType("text")
-                        .HasColumnName("prompt");
-
-                    b.Property<string>("PromptHash")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("prompt_hash");
-
                     b.Property<string>("Provider")
+                        .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("character varying(128)")
                         .HasColumnName("provider");
 
-                    b.Property<DateTimeOffset>("ReceivedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("received_at");
-
-                    b.Property<int>("ReplayCount")
-                        .HasColumnType("integer")
-                        .HasColumnName("replay_count");
-
-                    b.Property<string>("Response")
-                        .HasColumnType("text")
-                        .HasColumnName("response");
-
-                    b.Property<string>("ResponseHash")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("response_hash");
-
-                    b.Property<string>("Result")
-                        .HasColumnType("jsonb")
-                        .HasColumnName("result");
-
-                    b.Property<string>("Status")
+                    b.Property<string>("Transition")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)")
-                        .HasColumnName("status");
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("transition");
 
-                    b.HasKey("RequestId")
-                        .HasName("PK_requests");
+                    b.HasKey("Id")
+                        .HasName("PK_breaker_events");
 
-                    b.HasIndex("ReceivedAt")
-                        .HasDatabaseName("ix_requests_received_at");
+                    b.HasIndex("At")
+                        .HasDatabaseName("ix_breaker_events_at");
 
-                    b.HasIndex("Status", "ReceivedAt")
-                        .HasDatabaseName("ix_requests_status_received_at");
+                    b.HasIndex("Provider", "Model", "At")
+                        .HasDatabaseName("ix_breaker_events_provider_model_at");
 
-                    b.ToTable("requests", (string)null);
+                    b.ToTable("breaker_events", (string)null);
                 });
 
             modelBuilder.Entity("Worker.Persistence.DeadLetterOperationItemRow", b =>
@@ -519,6 +483,11 @@ namespace Worker.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("calls");
 
+                    b.Property<decimal>("CostUsd")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("numeric(18,8)")
+                        .HasColumnName("cost_usd");
+
                     b.Property<int>("DeferCount")
                         .HasColumnType("integer")
                         .HasColumnName("defer_count");
@@ -554,6 +523,10 @@ namespace Worker.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("resume_at");
 
+                    b.Property<string>("Route")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("route");
+
                     b.Property<string>("State")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -571,107 +544,6 @@ namespace Worker.Migrations
                         .HasDatabaseName("ix_deferred_requests_state_resume_at");
 
                     b.ToTable("deferred_requests", (string)null);
-                });
-
-            modelBuilder.Entity("Worker.Persistence.AlertRow", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<string>("Detail")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("detail");
-
-                    b.Property<string>("Model")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("model");
-
-                    b.Property<string>("Provider")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("provider");
-
-                    b.Property<DateTimeOffset>("RaisedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("raised_at");
-
-                    b.Property<DateTimeOffset?>("ResolvedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("resolved_at");
-
-                    b.Property<string>("Rule")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)")
-                        .HasColumnName("rule");
-
-                    b.HasKey("Id")
-                        .HasName("PK_provider_alerts");
-
-                    b.HasIndex("RaisedAt")
-                        .HasDatabaseName("ix_provider_alerts_raised_at");
-
-                    b.HasIndex("Rule", "Provider", "Model")
-                        .IsUnique()
-                        .HasDatabaseName("ux_provider_alerts_open")
-                        .HasFilter("resolved_at IS NULL");
-
-                    b.ToTable("provider_alerts", (string)null);
-                });
-
-            modelBuilder.Entity("Worker.Persistence.BreakerEventRow", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
-
-                    b.Property<DateTimeOffset>("At")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("at");
-
-                    b.Property<string>("Instance")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("instance");
-
-                    b.Property<string>("Model")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("model");
-
-                    b.Property<string>("Provider")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)")
-                        .HasColumnName("provider");
-
-                    b.Property<string>("Transition")
-                        .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("character varying(16)")
-                        .HasColumnName("transition");
-
-                    b.HasKey("Id")
-                        .HasName("PK_breaker_events");
-
-                    b.HasIndex("At")
-                        .HasDatabaseName("ix_breaker_events_at");
-
-                    b.HasIndex("Provider", "Model", "At")
-                        .HasDatabaseName("ix_breaker_events_provider_model_at");
-
-                    b.ToTable("breaker_events", (string)null);
                 });
 
             modelBuilder.Entity("Worker.Persistence.HealthSlotRow", b =>
@@ -774,6 +646,201 @@ namespace Worker.Migrations
                     b.ToTable("provider_pings", (string)null);
                 });
 
+            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
+                {
+                    b.Property<Guid>("RequestId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.Property<int>("AttemptCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt_count");
+
+                    b.Property<string>("Chain")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("chain");
+
+                    b.Property<Guid?>("ClaimToken")
+                        .HasColumnType("uuid")
+                        .HasColumnName("claim_token");
+
+                    b.Property<string>("ClaimedBy")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("claimed_by");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<string>("ConversationId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("conversation_id");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<decimal?>("EstimatedCostUsd")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("numeric(18,8)")
+                        .HasColumnName("estimated_cost_usd");
+
+                    b.Property<string>("FailureReason")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("failure_reason");
+
+                    b.Property<bool>("FallbackUsed")
+                        .HasColumnType("boolean")
+                        .HasColumnName("fallback_used");
+
+                    b.Property<DateTimeOffset?>("FirstAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_attempt_at");
+
+                    b.Property<int?>("InputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("Metadata")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("metadata");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<int?>("OutputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<string>("PayloadHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("payload_hash");
+
+                    b.Property<string>("Prompt")
+                        .HasColumnType("text")
+                        .HasColumnName("prompt");
+
+                    b.Property<string>("PromptHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("prompt_hash");
+
+                    b.Property<string>("Provider")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("provider");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<int>("ReplayCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("replay_count");
+
+                    b.Property<string>("Response")
+                        .HasColumnType("text")
+                        .HasColumnName("response");
+
+                    b.Property<string>("ResponseHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("response_hash");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("result");
+
+                    b.Property<string>("Route")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("route");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Tenant")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("tenant");
+
+                    b.HasKey("RequestId")
+                        .HasName("PK_requests");
+
+                    b.HasIndex("ReceivedAt")
+                        .HasDatabaseName("ix_requests_received_at");
+
+                    b.HasIndex("Status", "ReceivedAt")
+                        .HasDatabaseName("ix_requests_status_received_at");
+
+                    b.ToTable("requests", (string)null);
+                });
+
+            modelBuilder.Entity("Worker.Persistence.TenantSpendRow", b =>
+                {
+                    b.Property<string>("Tenant")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("tenant");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<decimal>("SpentUsd")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("numeric(18,8)")
+                        .HasColumnName("spent_usd");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Tenant", "Day")
+                        .HasName("PK_tenant_spend");
+
+                    b.ToTable("tenant_spend", (string)null);
+                });
+
+            modelBuilder.Entity("Worker.Persistence.WorkerInstanceRow", b =>
+                {
+                    b.Property<string>("Instance")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("instance");
+
+                    b.Property<DateTimeOffset>("SeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("seen_at");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.HasKey("Instance")
+                        .HasName("PK_worker_instances");
+
+                    b.HasIndex("SeenAt")
+                        .HasDatabaseName("ix_worker_instances_seen_at");
+
+                    b.ToTable("worker_instances", (string)null);
+                });
+
             modelBuilder.Entity("Worker.Persistence.AttemptRow", b =>
                 {
                     b.HasOne("Worker.Persistence.RequestRow", null)
@@ -811,14 +878,14 @@ namespace Worker.Migrations
                         .HasConstraintName("fk_deferred_requests_request_id");
                 });
 
-            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
-                {
-                    b.Navigation("Attempts");
-                });
-
             modelBuilder.Entity("Worker.Persistence.DeadLetterOperationRow", b =>
                 {
                     b.Navigation("Items");
+                });
+
+            modelBuilder.Entity("Worker.Persistence.RequestRow", b =>
+                {
+                    b.Navigation("Attempts");
                 });
 #pragma warning restore 612, 618
         }

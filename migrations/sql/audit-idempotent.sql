@@ -438,3 +438,74 @@ BEGIN
     END IF;
 END $EF$;
 COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    ALTER TABLE requests ADD route jsonb;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    ALTER TABLE requests ADD tenant character varying(128);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    ALTER TABLE deferred_requests ADD cost_usd numeric(18,8) NOT NULL DEFAULT 0.0;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    ALTER TABLE deferred_requests ADD route jsonb;
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    CREATE TABLE tenant_spend (
+        tenant character varying(128) NOT NULL,
+        day date NOT NULL,
+        spent_usd numeric(18,8) NOT NULL,
+        updated_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_tenant_spend" PRIMARY KEY (tenant, day)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    CREATE TABLE worker_instances (
+        instance character varying(128) NOT NULL,
+        started_at timestamp with time zone NOT NULL,
+        seen_at timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_worker_instances" PRIMARY KEY (instance)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    CREATE INDEX ix_worker_instances_seen_at ON worker_instances (seen_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130190217_Routing') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261130190217_Routing', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;

@@ -12,6 +12,8 @@ namespace Worker.Contracts;
 /// <param name="ReplayCount">0 for a request's first outcome; n for the outcome of its n-th ops replay (see
 /// <see cref="CompletionSucceeded.ReplayCount"/>).</param>
 /// <param name="Supersedes">The message id of the earlier outcome this one replaces, or null for a first outcome.</param>
+/// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
+/// <param name="CostUsd">Estimated cost of all calls made for this outcome, from the price table; null when no price is known.</param>
 public sealed record CompletionFailed(
     Guid RequestId,
     string? ConversationId,
@@ -22,7 +24,9 @@ public sealed record CompletionFailed(
     IReadOnlyDictionary<string, string>? Metadata,
     DateTimeOffset FailedAt,
     int ReplayCount = 0,
-    Guid? Supersedes = null);
+    Guid? Supersedes = null,
+    RouteDecision? Route = null,
+    decimal? CostUsd = null);
 
 /// <summary>The stable values of <see cref="CompletionFailed.Reason"/>. Producers may switch on them.</summary>
 public static class FailureReasons
@@ -38,4 +42,8 @@ public static class FailureReasons
 
     /// <summary>Every provider that was asked refused the content (safety, recitation, content filter).</summary>
     public const string ContentBlocked = "content_blocked";
+
+    /// <summary>No provider call fits the request's <c>route.maxCostUsd</c> or its tenant's daily budget; no call was made
+    /// past the budget.</summary>
+    public const string BudgetExceeded = "budget_exceeded";
 }

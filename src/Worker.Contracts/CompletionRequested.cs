@@ -12,6 +12,9 @@ namespace Worker.Contracts;
 /// <param name="Temperature">Sampling temperature (0 to 2); null leaves it to the provider.</param>
 /// <param name="Deadline">After this instant no provider is called; the request fails with <c>deadline_exceeded</c>.</param>
 /// <param name="Metadata">Free-form string pairs, echoed back on the result.</param>
+/// <param name="Route">Routing hints: the task's complexity and quality, a cost cap, a forced provider. Ignored when
+/// <paramref name="Chain"/> is set (a named chain is a fixed order). Null runs the default chain as it is configured.</param>
+/// <param name="Tenant">Whose daily budget and limits apply; null for none.</param>
 public sealed record CompletionRequested(
     Guid RequestId,
     string? ConversationId,
@@ -20,7 +23,67 @@ public sealed record CompletionRequested(
     int? MaxOutputTokens = null,
     double? Temperature = null,
     DateTimeOffset? Deadline = null,
-    IReadOnlyDictionary<string, string>? Metadata = null);
+    IReadOnlyDictionary<string, string>? Metadata = null,
+    RouteHints? Route = null,
+    string? Tenant = null);
+
+/// <summary>How to pick the providers for a request. Every field is optional.</summary>
+/// <param name="Complexity">One of <see cref="RouteComplexity"/>: trivial work goes to cheap, fast models, expert work to
+/// the strongest.</param>
+/// <param name="Quality">One of <see cref="RouteQuality"/>.</param>
+/// <param name="MaxCostUsd">The most this request may cost across all its calls, estimated before each call (prompt
+/// tokens estimated, the output budget, the price table). A call that would pass it is skipped; when no call fits, the
+/// request fails with <c>budget_exceeded</c>.</param>
+/// <param name="Provider">Force this configured provider first.</param>
+/// <param name="Model">Force this model first (with <paramref name="Provider"/>, or on whichever provider serves it in the
+/// route).</param>
+/// <param name="FallbackAllowed">False: only the forced provider (and model) is tried. Default true.</param>
+public sealed record RouteHints(
+    string? Complexity = null,
+    string? Quality = null,
+    decimal? MaxCostUsd = null,
+    string? Provider = null,
+    string? Model = null,
+    bool? FallbackAllowed = null);
+
+/// <summary>The values of <see cref="RouteHints.Complexity"/>, from the least to the most demanding.</summary>
+public static class RouteComplexity
+{
+    /// <summary>Lookups, classification, one-line replies.</summary>
+    public const string Trivial = "trivial";
+    /// <summary>Short answers and rewrites.</summary>
+    public const string Simple = "simple";
+    /// <summary>Ordinary conversation turns.</summary>
+    public const string Moderate = "moderate";
+    /// <summary>Multi-step reasoning, long drafts.</summary>
+    public const string Complex = "complex";
+    /// <summary>The hardest work: the strongest model first.</summary>
+    public const string Expert = "expert";
+
+    /// <summary>Every value, least demanding first.</summary>
+    public static readonly IReadOnlyList<string> All = [Trivial, Simple, Moderate, Complex, Expert];
+}
+
+/// <summary>The values of <see cref="RouteHints.Quality"/>.</summary>
+public static class RouteQuality
+{
+    /// <summary>Good enough for an internal draft.</summary>
+    public const string Draft = "draft";
+    /// <summary>Shown to a customer.</summary>
+    public const string Production = "production";
+    /// <summary>Must be right: the strongest model first.</summary>
+    public const string Critical = "critical";
+
+    /// <summary>Every value, least demanding first.</summary>
+    public static readonly IReadOnlyList<string> All = [Draft, Production, Critical];
+}
+
+/// <summary>Where a request went and why, as carried by its result.</summary>
+/// <param name="Tier">The configured route that matched, e.g. <c>trivial</c> or <c>expert_critical</c>; <c>chain:NAME</c>
+/// for a request that named a chain or gave no route.</param>
+/// <param name="Candidates">The provider/model pairs in the order they were to be tried.</param>
+/// <param name="Reason">Why this order, in a sentence.</param>
+public sealed record RouteDecision(string Tier, IReadOnlyList<string> Candidates, string Reason);
 
 /// <summary>One turn of a conversation.</summary>
 /// <param name="Role">One of <c>system</c>, <c>user</c>, <c>assistant</c>.</param>

@@ -16,6 +16,8 @@ namespace Worker.Contracts;
 /// results for one request, the higher count is the newer outcome and replaces the older one.</param>
 /// <param name="Supersedes">The message id of the earlier outcome this one replaces (a replay's answer after a parked
 /// failure), or null for a first outcome.</param>
+/// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
+/// <param name="CostUsd">Estimated cost of all calls made for this outcome, from the price table; null when no price is known.</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -29,4 +31,6 @@ public sealed record CompletionSucceeded(
     IReadOnlyDictionary<string, string>? Metadata,
     DateTimeOffset CompletedAt,
     int ReplayCount = 0,
-    Guid? Supersedes = null);
+    Guid? Supersedes = null,
+    RouteDecision? Route = null,
+    decimal? CostUsd = null);

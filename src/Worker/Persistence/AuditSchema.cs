@@ -15,6 +15,7 @@ public static class AuditSchema
         "20261121010000_ProviderHealth",
         "20261121020000_DeadLetters",
         "20261121030000_DeliveryGuarantees",
+        "20261130190217_Routing",
     ];
 
     /// <summary>The newest migration this build needs.</summary>

@@ -40,6 +40,12 @@ public sealed class DeferredRequestRow
     /// <summary>Provider calls already made for the request by earlier runs.</summary>
     public int Calls { get; set; }
 
+    /// <summary>Estimated cost of the calls already made by earlier runs, in USD (what a budget still has to count).</summary>
+    public decimal CostUsd { get; set; }
+
+    /// <summary>The routing decision the run follows (RouteDecision as jsonb): a resumed run keeps its candidate order.</summary>
+    public string? Route { get; set; }
+
     /// <summary>When the request was first deferred: Chain:MaxDeferral counts from here. Null for a duplicate's wait.</summary>
     public DateTimeOffset? DeferralStartedAt { get; set; }
 

@@ -16,6 +16,8 @@ internal sealed class RequestConfiguration : IEntityTypeConfiguration<RequestRow
         e.Property(r => r.Model).HasMaxLength(128);
         e.Property(r => r.EstimatedCostUsd).HasPrecision(18, 8);
         e.Property(r => r.FailureReason).HasMaxLength(64);
+        e.Property(r => r.Tenant).HasMaxLength(128);
+        e.Property(r => r.Route).HasColumnType("jsonb");
         // Npgsql would map a Dictionary<string, string> to hstore; stored as a jsonb object instead.
         e.Property(r => r.Metadata).HasColumnType("jsonb").HasConversion(MetadataJson.Converter, MetadataJson.Comparer);
         e.Property(r => r.PromptHash).HasMaxLength(64);

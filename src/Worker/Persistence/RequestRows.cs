@@ -54,6 +54,12 @@ public sealed class RequestRow
     /// <summary>From the configured price table; null when the model has no price.</summary>
     public decimal? EstimatedCostUsd { get; set; }
 
+    /// <summary>The tenant named by the request, whose daily budget applies.</summary>
+    public string? Tenant { get; set; }
+
+    /// <summary>The routing decision (tier, candidate order, reason) as jsonb: the RouteDecision the result carries.</summary>
+    public string? Route { get; set; }
+
     /// <summary>A FailureReasons code when the request failed.</summary>
     public string? FailureReason { get; set; }
 
