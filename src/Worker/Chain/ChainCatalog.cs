@@ -12,8 +12,11 @@ public sealed class ChainCatalog : IMonitoredModels
 {
     private readonly Dictionary<string, IReadOnlyList<ChainStep>> _chains;
 
+    private readonly ProvidersOptions _providers;
+
     public ChainCatalog(IOptions<ChainsOptions> chains, IOptions<ProvidersOptions> providers)
     {
+        _providers = providers.Value;
         _chains = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, steps) in chains.Value)
         {
@@ -36,6 +39,20 @@ public sealed class ChainCatalog : IMonitoredModels
 
     public bool TryGet(string? name, out IReadOnlyList<ChainStep> steps) =>
         _chains.TryGetValue(name ?? ChainsOptions.DefaultChain, out steps!);
+
+    /// <summary>
+    /// A step with the default settings (<see cref="ChainStepOptions"/>) for a provider and model no chain lists: what a
+    /// request's forced <c>route.provider</c> and <c>route.model</c> run as.
+    /// </summary>
+    public ChainStep StepFor(string provider, string model)
+    {
+        var s = new ChainStepOptions { Provider = provider, Model = model };
+        return new ChainStep(0, provider, model, s.MaxRetries, s.BaseDelay, s.MaxDelay, s.JitterRatio, s.MaxRetryAfter,
+            s.Timeout ?? (_providers.TryGetValue(provider, out var p) ? p.Timeout : TimeSpan.FromSeconds(60)))
+        {
+            MinTimeToAnswer = s.MinTimeToAnswer,
+        };
+    }
 }
 
 /// <summary>Checks the <c>Chains</c> section at start; every message names the key to fix.</summary>

@@ -1,3 +1,4 @@
+using Worker.Contracts;
 using Worker.Providers;
 
 namespace Worker.Chain;
@@ -71,6 +72,12 @@ public sealed record ChainStart(int StepIndex, int Attempt, int PriorCalls, Date
 {
     public static readonly ChainStart Beginning = new(0, 1, 0, null);
 
+    /// <summary>Estimated cost of the calls earlier runs made, in USD: a budget counts them too.</summary>
+    public decimal PriorCostUsd { get; init; }
+
+    /// <summary>The routing decision earlier runs followed; the run resumes in its order. Null at the beginning.</summary>
+    public RouteDecision? Route { get; init; }
+
     public bool IsBeginning => StepIndex == 0 && Attempt == 1;
 }
 
@@ -117,6 +124,18 @@ public sealed record ChainOutcome(
 
     /// <summary>Provider calls made for the request across its deferrals: what the result reports.</summary>
     public int TotalCalls => PriorCalls + CallCount;
+
+    /// <summary>Estimated cost of this run's calls (answered ones; a failed call reports no tokens), in USD.</summary>
+    public decimal CostUsd { get; init; }
+
+    /// <summary>Estimated cost of the calls of earlier runs (before deferrals).</summary>
+    public decimal PriorCostUsd { get; init; }
+
+    /// <summary>What the result reports as <c>costUsd</c>.</summary>
+    public decimal TotalCostUsd => PriorCostUsd + CostUsd;
+
+    /// <summary>Where the request went and why; set by the caller that routed it.</summary>
+    public RouteDecision? Route { get; init; }
 
     public bool FallbackUsed => AnsweredBy is { Index: > 0 };
 }

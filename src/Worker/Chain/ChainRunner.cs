@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Worker.Budgets;
 using Worker.Contracts;
 using Worker.ProviderHealth;
 using Worker.Providers;
@@ -27,8 +28,13 @@ public sealed class ChainRunner(
     IOptions<ChainRunOptions> options,
     TimeProvider time,
     ILogger<ChainRunner> logger,
-    Random? random = null)
+    Random? random = null,
+    CallCost? costs = null,
+    ITenantBudgets? tenants = null)
 {
+    /// <summary>The note of a step skipped because its estimated cost does not fit the request's or the tenant's budget.</summary>
+    public const string BudgetSkip = "skipped: budget";
+
     /// <summary>The note of a step skipped because too little time was left before the deadline.</summary>
     public const string DeadlineSkip = "skipped: deadline";
 
@@ -88,6 +94,12 @@ public sealed class ChainRunner(
                     break;
                 }
 
+                if (OverRequestBudget(run, step) is { } over)
+                {
+                    Skip(run, step, over);
+                    break;
+                }
+
                 var pace = await PaceAsync(step, run.EstimatedTokens, deadline, cancellationToken);
                 using var slot = pace.Slot;
                 if (pace.DeferUntil is { } until)
@@ -107,8 +119,16 @@ public sealed class ChainRunner(
                     break;
                 }
 
+                var charge = await ChargeTenantAsync(run, step, cancellationToken);
+                if (charge is null)
+                {
+                    Skip(run, step, $"{BudgetSkip}: tenant '{request.Tenant}' has too little of its daily budget left");
+                    break;
+                }
+
                 startedAt = time.GetUtcNow();
                 var result = await CallThroughBreakerAsync(step, provider, providerRequest, slot!, deadline, lastChance: false, cancellationToken);
+                await SettleAsync(run, step, charge, result, cancellationToken);
                 if (result is null)
                 {
                     Skip(run, step, BreakerSkip,
@@ -243,16 +263,19 @@ public sealed class ChainRunner(
         {
             if (run.Attempts.LastOrDefault(a => a.StepIndex == step.Index) is not { } last || !MightStillAnswer(last) || !providers.TryGet(step.Provider, out var provider))
                 continue;
-            if (deadline - time.GetUtcNow() < step.MinTimeToAnswer)
+            if (deadline - time.GetUtcNow() < step.MinTimeToAnswer || OverRequestBudget(run, step) is not null)
                 continue;
 
             using var slot = await budgets.Concurrency.EnterAsync(step.Provider, TimeSpan.Zero, cancellationToken);
             if (slot is null || !budgets.TryAcquire(step.Provider, run.EstimatedTokens).Allowed)
                 continue;
+            if (await ChargeTenantAsync(run, step, cancellationToken) is not { } charge)
+                continue;
 
             var attempt = run.Attempts.Where(a => a.StepIndex == step.Index).Max(a => a.Attempt) + 1;
             var startedAt = time.GetUtcNow();
             var result = await CallThroughBreakerAsync(step, provider, request, slot, deadline, lastChance: true, cancellationToken);
+            await SettleAsync(run, step, charge, result, cancellationToken);
             var endedAt = time.GetUtcNow();
             switch (result)
             {
@@ -283,6 +306,46 @@ public sealed class ChainRunner(
 
     /// <summary>The note of a step skipped because its breaker refused the call.</summary>
     public const string BreakerSkip = "skipped: breaker open";
+
+    /// <summary>
+    /// Why the step's next call would pass the request's <c>route.maxCostUsd</c> (what earlier calls cost plus this call's
+    /// estimate), or null when it fits or the request has no cap or the model no price.
+    /// </summary>
+    private string? OverRequestBudget(Run run, ChainStep step)
+    {
+        if (run.Request.Route?.MaxCostUsd is not { } max || costs?.Estimate(step.Model, run.Request) is not { } estimate)
+            return null;
+        var spent = run.PriorCostUsd + run.CostUsd;
+        return spent + estimate > max
+            ? $"{BudgetSkip}: estimate {estimate:0.######} USD with {spent:0.######} USD spent passes maxCostUsd {max:0.######} USD"
+            : null;
+    }
+
+    /// <summary>
+    /// Charges the call's estimate to the request's tenant when it has a daily budget; null when it does not fit. A request
+    /// without a tenant budget, or a model without a price, gets a charge of nothing.
+    /// </summary>
+    private async Task<BudgetCharge?> ChargeTenantAsync(Run run, ChainStep step, CancellationToken cancellationToken)
+    {
+        if (tenants is null || run.Request.Tenant is not { } tenant || !tenants.HasBudget(tenant) ||
+            costs?.Estimate(step.Model, run.Request) is not { } estimate)
+            return NoCharge;
+        return await tenants.TryChargeAsync(tenant, estimate, cancellationToken);
+    }
+
+    /// <summary>Adds what the call cost to the run, and replaces the tenant's charged estimate by it.</summary>
+    private async Task SettleAsync(Run run, ChainStep step, BudgetCharge charge, ProviderResult? result, CancellationToken cancellationToken)
+    {
+        var actual = result is ProviderSuccess success && costs is not null ? costs.Actual(step.Model, success.InputTokens, success.OutputTokens) : 0m;
+        run.CostUsd += actual;
+        if (!ReferenceEquals(charge, NoCharge))
+        {
+            await tenants!.SettleAsync(charge, actual, CancellationToken.None);
+        }
+    }
+
+    /// <summary>The charge of a call no tenant budget counts.</summary>
+    private static readonly BudgetCharge NoCharge = new("", default, 0m);
 
     /// <summary>
     /// One call through the step's breaker, with the attempt timeout cut to the time left; null when the breaker refused.
@@ -411,10 +474,17 @@ public sealed class ChainRunner(
     private static ChainOutcome Exhausted(Run run)
     {
         var attempts = run.Attempts;
-        if (attempts.Where(a => a.Note != LastChanceNote).ToList() is [.., { CallMade: false, Note: DeadlineSkip }])
+        var chainEnd = attempts.Where(a => a.Note != LastChanceNote).ToList();
+        if (chainEnd is [.., { CallMade: false, Note: DeadlineSkip }])
         {
             return run.Failed(FailureReasons.DeadlineExceeded,
                 $"Too little time was left before the deadline {run.Request.Deadline:O} for the next step, after {run.Calls} provider call(s).");
+        }
+
+        // The chain ended because the next step did not fit the budget: that is the reason, not the providers.
+        if (chainEnd is [.., { CallMade: false, Note: { } note }] && note.StartsWith(BudgetSkip, StringComparison.Ordinal))
+        {
+            return run.Failed(FailureReasons.BudgetExceeded, $"No step left fits the budget after {run.Calls} provider call(s): {note["skipped: ".Length..]}.");
         }
 
         var failed = attempts.Where(a => a.ErrorClass is not null).ToList();
@@ -446,6 +516,11 @@ public sealed class ChainRunner(
             (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
+
+        /// <summary>Estimated cost of this run's calls so far, in USD.</summary>
+        public decimal CostUsd { get; set; }
+
+        public decimal PriorCostUsd => start.PriorCostUsd;
 
         /// <summary>Each skip of a step that is down: its record, the step and attempt it was at, and when it may be back.</summary>
         public List<(int Record, int Step, int Attempt, DateTimeOffset Until)> Down { get; } = [];
@@ -489,12 +564,12 @@ public sealed class ChainRunner(
         }
 
         public ChainOutcome Answered(ProviderSuccess answer, ChainStep step) =>
-            new(answer, step, null, null, Attempts) { PriorCalls = start.PriorCalls };
+            new(answer, step, null, null, Attempts) { PriorCalls = start.PriorCalls, PriorCostUsd = start.PriorCostUsd, CostUsd = CostUsd };
 
         public ChainOutcome Failed(string reason, string error) =>
-            new(null, null, reason, error, Attempts) { PriorCalls = start.PriorCalls };
+            new(null, null, reason, error, Attempts) { PriorCalls = start.PriorCalls, PriorCostUsd = start.PriorCostUsd, CostUsd = CostUsd };
 
         public ChainOutcome Deferred(ChainDeferral deferral) =>
-            new(null, null, null, null, Attempts) { PriorCalls = start.PriorCalls, Deferral = deferral };
+            new(null, null, null, null, Attempts) { PriorCalls = start.PriorCalls, PriorCostUsd = start.PriorCostUsd, CostUsd = CostUsd, Deferral = deferral };
     }
 }

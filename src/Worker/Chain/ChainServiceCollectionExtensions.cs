@@ -16,6 +16,7 @@ public static class ChainServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ChainsOptions>, ChainsOptionsValidator>();
         services.AddSingleton<ChainCatalog>();
         services.AddSingleton<IMonitoredModels>(sp => sp.GetRequiredService<ChainCatalog>());
+        services.AddSingleton<CallCost>();
         services.AddSingleton<ChainRunner>();
         return services;
     }

@@ -11,6 +11,7 @@ using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Requests;
 using Worker.Retention;
+using Worker.Routing;
 
 namespace Worker.Hosting;
 
@@ -39,6 +40,7 @@ public static class WorkerApp
         builder.Services.AddProviders();                          // Providers/: Gemini, OpenAI and compatible clients, error classes
         builder.Services.AddProviderHealth();                     // ProviderHealth/: pings, breakers, pacing, alerts
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
+        builder.Services.AddRequestRouting();                            // Routing/: which chain and order each request runs
         builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results
         builder.Services.AddRequests();                           // Requests/: claim, lease, defer, complete; group commits
         builder.Services.AddAudit(builder.Configuration);         // Audit/: what rows keep (prompt storage, text cleaning), prices

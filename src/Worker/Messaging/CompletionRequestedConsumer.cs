@@ -2,8 +2,10 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.Metrics;
 using Worker.Persistence;
 using Worker.Requests;
+using Worker.Routing;
 
 namespace Worker.Messaging;
 
@@ -26,12 +28,14 @@ namespace Worker.Messaging;
 /// </remarks>
 public sealed class CompletionRequestedConsumer(
     ChainCatalog chains,
+    Router router,
     ChainRunner runner,
     IRequestLifecycle audit,
     ClaimLeases leases,
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
     IParking parking,
+    WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<CompletionRequestedConsumer> logger) : IConsumer<CompletionRequested>
@@ -42,7 +46,7 @@ public sealed class CompletionRequestedConsumer(
         using var run = RunToken(context.CancellationToken);
         var cancellationToken = run.Token;
         var receivedAt = time.GetUtcNow();
-        var invalid = RequestValidator.Validate(request, chains, limits.Value);
+        var invalid = RequestValidator.Validate(request, chains, limits.Value) ?? router.Problem(request);
         if (invalid is not null)
         {
             Log.InvalidRequest(logger, request.RequestId, invalid);
@@ -52,7 +56,6 @@ public sealed class CompletionRequestedConsumer(
             return;
         }
 
-        chains.TryGet(request.Chain, out var steps);
         var claim = await audit.ClaimAsync(request, cancellationToken);
         switch (claim.Outcome)
         {
@@ -76,7 +79,13 @@ public sealed class CompletionRequestedConsumer(
             Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
         }
 
+        // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
+        var routed = claim.Start.Route is { } decision ? router.Restore(request, decision) : null;
+        routed ??= router.Route(request);
+        var steps = routed.Steps;
         var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
+        Log.Routed(logger, request.RequestId, routed.Decision.Tier, string.Join(" > ", routed.Decision.Candidates), routed.Decision.Reason);
+        metrics.Routed(routed.Decision.Tier, routed.Decision.Candidates.FirstOrDefault() ?? "none");
         if (!start.IsBeginning || start.PriorCalls > 0)
         {
             Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
@@ -86,7 +95,7 @@ public sealed class CompletionRequestedConsumer(
         var finished = false;
         try
         {
-            var outcome = await runner.RunAsync(request, steps, start, cancellationToken);
+            var outcome = await runner.RunAsync(request, steps, start, cancellationToken) with { Route = routed.Decision };
             if (outcome.Deferral is { } deferral)
             {
                 // The wait is long: the message is acknowledged and the deferred_requests row brings the request back.
@@ -114,7 +123,7 @@ public sealed class CompletionRequestedConsumer(
             {
                 var park = parking.ShouldPark(outcome.FailureReason!);
                 Log.RequestFailed(logger, request.RequestId, outcome.FailureReason!, outcome.TotalCalls, park);
-                result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.TotalCalls, completedAt, park, lineage);
+                result = Results.Failed(request, outcome.FailureReason!, outcome.Error!, outcome.TotalCalls, completedAt, park, lineage, outcome);
             }
 
             var published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);

@@ -2,6 +2,10 @@ namespace Worker.Messaging;
 
 internal static partial class Log
 {
+    [LoggerMessage(EventId = 1399, Level = LogLevel.Debug,
+        Message = "Request {RequestId}: route {Tier}: {Candidates} ({Reason})")]
+    public static partial void Routed(ILogger logger, Guid requestId, string tier, string candidates, string reason);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Request {RequestId} is invalid: {Problem}")]
     public static partial void InvalidRequest(ILogger logger, Guid requestId, string problem);
 

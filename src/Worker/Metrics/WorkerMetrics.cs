@@ -21,6 +21,7 @@ public sealed class WorkerMetrics
     private readonly Histogram<double> _callDuration;
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
+    private readonly Counter<long> _routes;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -31,7 +32,12 @@ public sealed class WorkerMetrics
         _callDuration = meter.CreateHistogram<double>("worker.provider.call.duration", "ms", "Provider call latency.");
         _tokens = meter.CreateCounter<long>("worker.tokens", "{token}", "Tokens reported by providers, by type (input, output).");
         _cost = meter.CreateCounter<double>("worker.cost", "USD", "Estimated spend from the Pricing table.");
+        _routes = meter.CreateCounter<long>("worker.routes", "{decision}",
+            "Routing decisions, by tier (the route key, or chain:NAME) and the provider and model put first.");
     }
+
+    /// <summary>Counts one routing decision: a run of a request starting (or resuming) in the order it was given.</summary>
+    public void Routed(string tier, string first) => _routes.Add(1, new("tier", tier), new("first", first));
 
     /// <summary>Records one finished request (a completed chain or a rejected request) and its attempts.</summary>
     public void Record(RequestRow request)

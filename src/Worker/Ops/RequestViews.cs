@@ -1,3 +1,5 @@
+using Worker.Contracts;
+
 namespace Worker.Ops;
 
 /// <summary>A request row as the ops API shows it; the prompt and response texts only appear in the detail.</summary>
@@ -20,7 +22,9 @@ public sealed record RequestView(
     int ReplayCount,
     IReadOnlyDictionary<string, string>? Metadata,
     string? PromptHash,
-    string? ResponseHash);
+    string? ResponseHash,
+    string? Tenant = null,
+    RouteDecision? Route = null);
 
 /// <summary>
 /// <c>GET /requests/{requestId}</c>: the request, its prompt and response when the storage policy kept them, and its

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using Worker.Requests;
 
 namespace Worker.Ops;
 
@@ -10,7 +11,7 @@ public sealed class RequestsQuery(NpgsqlDataSource dataSource)
     private const string RequestColumns = """
         request_id, conversation_id, chain, status, received_at, first_attempt_at, completed_at, provider, model,
         fallback_used, attempt_count, input_tokens, output_tokens, estimated_cost_usd, failure_reason, error,
-        replay_count, metadata::text AS metadata, prompt_hash, response_hash
+        replay_count, metadata::text AS metadata, prompt_hash, response_hash, tenant, route::text AS route
         """;
 
     /// <summary>Newest first. Only the filters given go into the statement, so each one can use its index.</summary>
@@ -127,6 +128,8 @@ public sealed class RequestsQuery(NpgsqlDataSource dataSource)
             ReplayCount: reader.Value<int>("replay_count"),
             Metadata: metadata is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(metadata),
             PromptHash: reader.Text("prompt_hash"),
-            ResponseHash: reader.Text("response_hash"));
+            ResponseHash: reader.Text("response_hash"),
+            Tenant: reader.Text("tenant"),
+            Route: StoredJson.ReadRoute(reader.Text("route")));
     }
 }

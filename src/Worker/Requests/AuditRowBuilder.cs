@@ -55,6 +55,7 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
         var costs = row.Attempts.Where(a => a.CostUsd is not null).Select(a => a.CostUsd!.Value).ToList();
         row.EstimatedCostUsd = costs.Count > 0 ? costs.Sum() : null;
         row.FailureReason = AuditText.Clean(outcome.FailureReason, ReasonLength);
+        row.Route = StoredJson.Route(outcome.Route);
         row.Error = AuditText.Clean(outcome.Error);
 
         if (outcome.Answer is { } answer && audit.Value.PromptStorage != PromptStorage.None)
@@ -89,6 +90,7 @@ public sealed class AuditRowBuilder(IOptions<AuditOptions> audit, IOptions<Reque
             Chain = AuditText.Clean(request.Chain ?? ChainsOptions.DefaultChain, NameLength)!,
             ReceivedAt = Sql.Micro(receivedAt),
             Metadata = storeMetadata ? MetadataJson.Clean(request.Metadata) : null,
+            Tenant = AuditText.Clean(request.Tenant, NameLength),
             // Whatever the storage policy: it is how a reused request id with another payload is recognised.
             PayloadHash = PayloadHash.Of(request),
         };

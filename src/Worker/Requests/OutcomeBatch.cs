@@ -22,9 +22,9 @@ internal static class OutcomeBatch
             claim_token = NULL,
             lease_until = NULL
         FROM unnest(@request_id, @claim_token, @status, @first_attempt_at, @completed_at, @provider, @model, @fallback_used, @attempt_count,
-                    @input_tokens, @output_tokens, @estimated_cost_usd, @failure_reason, @error, @response_hash, @response, @result)
+                    @input_tokens, @output_tokens, @estimated_cost_usd, @failure_reason, @error, @response_hash, @response, @result, @route, @tenant)
              AS o(request_id, claim_token, status, first_attempt_at, completed_at, provider, model, fallback_used, attempt_count,
-                  input_tokens, output_tokens, estimated_cost_usd, failure_reason, error, response_hash, response, result)
+                  input_tokens, output_tokens, estimated_cost_usd, failure_reason, error, response_hash, response, result, route, tenant)
         WHERE r.request_id = o.request_id AND r.claim_token = o.claim_token
           AND r.status NOT IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}', '{RequestStatus.Parked}')
         RETURNING r.request_id
@@ -51,7 +51,9 @@ internal static class OutcomeBatch
             error = {incoming}.error,
             response_hash = {incoming}.response_hash,
             response = {incoming}.response,
-            result = {incoming}.result
+            result = {incoming}.result,
+            route = COALESCE({incoming}.route, {row}.route),
+            tenant = COALESCE({incoming}.tenant, {row}.tenant)
         """;
 
     private const string AttemptsSql = """
@@ -143,6 +145,8 @@ internal static class OutcomeBatch
         p.Add(Sql.Array("response_hash", NpgsqlDbType.Text, rows, r => r.ResponseHash));
         p.Add(Sql.Array("response", NpgsqlDbType.Text, rows, r => r.Response));
         p.Add(Sql.Array("result", NpgsqlDbType.Jsonb, rows, r => r.Result));
+        p.Add(Sql.Array("route", NpgsqlDbType.Jsonb, rows, r => r.Route));
+        p.Add(Sql.Array("tenant", NpgsqlDbType.Text, rows, r => r.Tenant));
         return command;
     }
 

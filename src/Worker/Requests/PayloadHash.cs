@@ -9,7 +9,8 @@ namespace Worker.Requests;
 
 /// <summary>
 /// The identity of a request's payload: what a producer may not change while reusing a request id. Metadata and the
-/// deadline are left out (a producer's retry may refresh them); the chain is compared by name, case-insensitively.
+/// deadline are left out (a producer's retry may refresh them); the chain is compared by name, case-insensitively. The
+/// route hints and the tenant count when present: another route or budget is another request.
 /// </summary>
 internal static class PayloadHash
 {
@@ -60,6 +61,27 @@ internal static class PayloadHash
                 json.WriteNumber("temperature", t);
             else
                 json.WriteNull("temperature");
+            // Written only when present, so a request without them hashes as it did before they existed.
+            if (request.Route is { } route)
+            {
+                json.WriteStartObject("route");
+                json.WriteString("complexity", route.Complexity);
+                json.WriteString("quality", route.Quality);
+                if (route.MaxCostUsd is { } cap)
+                    json.WriteNumber("maxCostUsd", cap);
+                else
+                    json.WriteNull("maxCostUsd");
+                json.WriteString("provider", route.Provider?.ToLowerInvariant());
+                json.WriteString("model", route.Model);
+                if (route.FallbackAllowed is { } fallback)
+                    json.WriteBoolean("fallbackAllowed", fallback);
+                else
+                    json.WriteNull("fallbackAllowed");
+                json.WriteEndObject();
+            }
+
+            if (request.Tenant is { } tenant)
+                json.WriteString("tenant", AuditText.Clean(tenant));
             json.WriteEndObject();
         }
 

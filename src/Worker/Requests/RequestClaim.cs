@@ -48,7 +48,13 @@ public sealed record ClaimedRow(string Status, Guid? ClaimToken, DateTimeOffset?
 /// <summary>The request's deferred_requests row as the claim reads it (locked), if any.</summary>
 public sealed record ClaimedDeferral(string State, DateTimeOffset ResumeAt, int StepIndex, int Attempt, int Calls, DateTimeOffset? DeferralStartedAt)
 {
-    public ChainStart Position => new(StepIndex, Attempt, Calls, DeferralStartedAt);
+    /// <summary>What the earlier runs' calls cost, in USD.</summary>
+    public decimal CostUsd { get; init; }
+
+    /// <summary>The routing decision the earlier runs followed, as stored (jsonb text).</summary>
+    public string? Route { get; init; }
+
+    public ChainStart Position => new(StepIndex, Attempt, Calls, DeferralStartedAt) { PriorCostUsd = CostUsd, Route = StoredJson.ReadRoute(Route) };
 }
 
 /// <summary>What the claim writes after deciding.</summary>

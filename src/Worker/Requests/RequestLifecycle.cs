@@ -47,7 +47,7 @@ public sealed class RequestLifecycle(
 
     // Waits for the release job's transaction when it has just re-published this request, and then sees "released".
     private const string LockDeferralSql = """
-        SELECT state, resume_at, step_index, attempt, calls, deferral_started_at FROM deferred_requests WHERE request_id = @request_id FOR UPDATE
+        SELECT state, resume_at, step_index, attempt, calls, deferral_started_at, cost_usd, route::text FROM deferred_requests WHERE request_id = @request_id FOR UPDATE
         """;
 
     private const string TakeClaimSql = $"""
@@ -77,10 +77,10 @@ public sealed class RequestLifecycle(
     private static readonly string OutcomeSql = $"""
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, first_attempt_at, completed_at, provider, model,
                               fallback_used, attempt_count, input_tokens, output_tokens, estimated_cost_usd, failure_reason, error,
-                              metadata, replay_count, prompt_hash, prompt, response_hash, response, result, payload_hash)
+                              metadata, replay_count, prompt_hash, prompt, response_hash, response, result, payload_hash, tenant, route)
         VALUES (@request_id, @conversation_id, @chain, @status, @received_at, @first_attempt_at, @completed_at, @provider, @model,
                 @fallback_used, @attempt_count, @input_tokens, @output_tokens, @estimated_cost_usd, @failure_reason, @error,
-                @metadata, 0, @prompt_hash, @prompt, @response_hash, @response, @result, @payload_hash)
+                @metadata, 0, @prompt_hash, @prompt, @response_hash, @response, @result, @payload_hash, @tenant, @route)
         ON CONFLICT (request_id) DO UPDATE
         SET {OutcomeBatch.OutcomeAssignments("requests", "excluded")},
             payload_hash = COALESCE(requests.payload_hash, excluded.payload_hash),
@@ -104,27 +104,28 @@ public sealed class RequestLifecycle(
 
     private const string RejectSql = """
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, completed_at, fallback_used, attempt_count,
-                              failure_reason, error, metadata, replay_count, prompt_hash, prompt, result, payload_hash)
+                              failure_reason, error, metadata, replay_count, prompt_hash, prompt, result, payload_hash, tenant)
         VALUES (@request_id, @conversation_id, @chain, @status, @received_at, @completed_at, FALSE, 0,
-                @failure_reason, @error, @metadata, 0, @prompt_hash, @prompt, @result, @payload_hash)
+                @failure_reason, @error, @metadata, 0, @prompt_hash, @prompt, @result, @payload_hash, @tenant)
         ON CONFLICT (request_id) DO NOTHING
         """;
 
     private const string DeferRequestSql = $"""
         UPDATE requests
         SET status = '{RequestStatus.Deferred}', claimed_by = NULL, claim_token = NULL, lease_until = NULL,
-            attempt_count = attempt_count + @calls, first_attempt_at = COALESCE(first_attempt_at, @first_attempt_at)
+            attempt_count = attempt_count + @calls, first_attempt_at = COALESCE(first_attempt_at, @first_attempt_at),
+            route = COALESCE(@route, route), tenant = COALESCE(@tenant, tenant)
         WHERE request_id = @request_id AND claim_token = @claim_token
         """;
 
     private const string DeferSql = $"""
         INSERT INTO deferred_requests (request_id, state, kind, resume_at, step_index, attempt, calls, deferral_started_at, deferred_at,
-                                       defer_count, reason, message)
+                                       defer_count, reason, message, cost_usd, route)
         VALUES (@request_id, '{DeferralState.Waiting}', @kind, @resume_at, @step_index, @attempt, @calls, @deferral_started_at, @deferred_at,
-                1, @reason, @message)
+                1, @reason, @message, @cost_usd, @route)
         ON CONFLICT (request_id) DO UPDATE
         SET state = '{DeferralState.Waiting}', kind = excluded.kind, resume_at = excluded.resume_at, step_index = excluded.step_index,
-            attempt = excluded.attempt, calls = excluded.calls, deferral_started_at = excluded.deferral_started_at,
+            attempt = excluded.attempt, calls = excluded.calls, cost_usd = excluded.cost_usd, route = excluded.route, deferral_started_at = excluded.deferral_started_at,
             deferred_at = excluded.deferred_at, defer_count = deferred_requests.defer_count + 1, reason = excluded.reason,
             message = excluded.message, released_at = NULL
         """;
@@ -307,6 +308,8 @@ public sealed class RequestLifecycle(
                 update.Parameters.Add(Sql.Parameter("claim_token", NpgsqlDbType.Uuid, claim.Token));
                 update.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.CallCount));
                 update.Parameters.Add(Sql.Parameter("first_attempt_at", NpgsqlDbType.TimestampTz, row.FirstAttemptAt));
+                update.Parameters.Add(Sql.Parameter("route", NpgsqlDbType.Jsonb, row.Route));
+                update.Parameters.Add(Sql.Parameter("tenant", NpgsqlDbType.Varchar, row.Tenant));
                 owned = await update.ExecuteNonQueryAsync(ct) == 1;
             }
 
@@ -329,6 +332,8 @@ public sealed class RequestLifecycle(
                 defer.Parameters.Add(Sql.Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
                 defer.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
                 defer.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, message));
+                defer.Parameters.Add(Sql.Parameter("cost_usd", NpgsqlDbType.Numeric, outcome.TotalCostUsd));
+                defer.Parameters.Add(Sql.Parameter("route", NpgsqlDbType.Jsonb, row.Route));
                 await defer.ExecuteNonQueryAsync(ct);
             }
 
@@ -492,7 +497,11 @@ public sealed class RequestLifecycle(
         }
 
         return new ClaimedDeferral(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2), reader.GetInt32(3),
-            reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5));
+            reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5))
+        {
+            CostUsd = reader.GetDecimal(6),
+            Route = reader.IsDBNull(7) ? null : reader.GetString(7),
+        };
     }
 
     private static Task<DateTimeOffset?> CompletedAtAsync(NpgsqlConnection connection, Guid requestId, CancellationToken cancellationToken) =>
@@ -543,6 +552,8 @@ public sealed class RequestLifecycle(
         Sql.Parameter("response", NpgsqlDbType.Text, row.Response),
         Sql.Parameter("result", NpgsqlDbType.Jsonb, row.Result),
         Sql.Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Sql.Parameter("tenant", NpgsqlDbType.Varchar, row.Tenant),
+        Sql.Parameter("route", NpgsqlDbType.Jsonb, row.Route),
         Sql.Parameter("overwrite", NpgsqlDbType.Boolean, overwrite),
     ];
 
@@ -561,5 +572,6 @@ public sealed class RequestLifecycle(
         Sql.Parameter("prompt", NpgsqlDbType.Text, row.Prompt),
         Sql.Parameter("result", NpgsqlDbType.Jsonb, row.Result),
         Sql.Parameter("payload_hash", NpgsqlDbType.Varchar, row.PayloadHash),
+        Sql.Parameter("tenant", NpgsqlDbType.Varchar, row.Tenant),
     ];
 }

@@ -56,6 +56,29 @@ public static class StoredJson
             Metadata = MetadataJson.Clean(f.Metadata),
         }, Options));
 
+    /// <summary>A routing decision as the requests and deferred_requests rows keep it; null for none.</summary>
+    public static string? Route(RouteDecision? route) => route is null ? null : JsonSerializer.Serialize(route with
+    {
+        Tier = AuditText.Clean(route.Tier)!,
+        Candidates = [.. route.Candidates.Select(c => AuditText.Clean(c)!)],
+        Reason = AuditText.Clean(route.Reason)!,
+    }, Options);
+
+    /// <summary>The routing decision in <paramref name="json"/>; null when there is none or it does not read as one.</summary>
+    public static RouteDecision? ReadRoute(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<RouteDecision>(json, Options) is { Tier: not null, Candidates: not null, Reason: not null } route ? route : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The stored result of a row in <paramref name="status"/>; null when there is none (rows written before it was kept).</summary>
     public static RequestResult? ReadResult(string status, string? json) => json is null ? null : status switch
     {

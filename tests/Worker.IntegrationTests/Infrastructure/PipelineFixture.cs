@@ -69,6 +69,10 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Chains:default:0:MaxDelay"] = "00:00:00.200",
         ["Chains:default:1:BaseDelay"] = "00:00:00.050",
         ["Chains:default:1:MaxDelay"] = "00:00:00.200",
+        ["Chains:fast:0:BaseDelay"] = "00:00:00.050",
+        ["Chains:fast:0:MaxDelay"] = "00:00:00.200",
+        ["Chains:fast:1:BaseDelay"] = "00:00:00.050",
+        ["Chains:fast:1:MaxDelay"] = "00:00:00.200",
         // These tests share one worker: a breaker opened by one scenario must not skip providers in the next.
         // Breaker behaviour has tests of its own.
         ["ProviderHealth:MinimumThroughput"] = "10000",

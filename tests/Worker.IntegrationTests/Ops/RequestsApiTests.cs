@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Worker.Audit;
+using Worker.Contracts;
 using Worker.Persistence;
+using Worker.Requests;
 using static Worker.IntegrationTests.Ops.Rows;
 
 namespace Worker.IntegrationTests.Ops;
@@ -35,6 +37,8 @@ public sealed class RequestsApiTests(OpsFixture fixture)
         request.OutputTokens = 34;
         request.EstimatedCostUsd = 0.00042m;
         request.PromptHash = new string('a', 64);
+        request.Tenant = "acme";
+        request.Route = StoredJson.Route(new RouteDecision("trivial", [$"{gemini}/g-pro", $"{openai}/o-mini"], "route 'trivial' -> chain 'fast'; configured order kept"));
         await fixture.SeedAsync(request);
 
         var detail = await fixture.Client.GetJsonAsync($"/requests/{request.RequestId}");
@@ -48,6 +52,10 @@ public sealed class RequestsApiTests(OpsFixture fixture)
         Assert.Equal(12, (int)row["tokens"]!["input"]!);
         Assert.Equal("acme", (string?)row["metadata"]!["tenant"]);
         Assert.Equal(new string('a', 64), (string?)row["promptHash"]);
+        Assert.Equal("acme", (string?)row["tenant"]);
+        Assert.Equal("trivial", (string?)row["route"]!["tier"]);
+        Assert.Equal([$"{gemini}/g-pro", $"{openai}/o-mini"], row["route"]!["candidates"]!.AsArray().Select(c => (string)c!));
+        Assert.Equal("route 'trivial' -> chain 'fast'; configured order kept", (string?)row["route"]!["reason"]);
         Assert.Null(detail["prompt"]);
 
         var attempts = detail["attempts"]!.AsArray();

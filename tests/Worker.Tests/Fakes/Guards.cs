@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
+using Worker.Audit;
 using Worker.ProviderHealth;
+using Worker.Providers;
+using Worker.Routing;
 
 namespace Worker.Tests.Fakes;
 
@@ -17,6 +20,14 @@ public static class Guards
 
     public static RateBudgets Budgets(TimeProvider time, PacingSection? pacing = null) =>
         new(Options.Create(pacing ?? new PacingSection()), time);
+
+    /// <summary>A router over <paramref name="chains"/>, ranking by <paramref name="figures"/> (nothing known by default).</summary>
+    public static Router Router(ChainCatalog chains, RoutingOptions? routing = null, ProvidersOptions? providers = null, RouteFigures? figures = null,
+        CircuitBreakers? breakers = null, PricingOptions? pricing = null) =>
+        new(chains, Options.Create(routing ?? new RoutingOptions()), Options.Create(providers ?? new ProvidersOptions()), figures ?? new RouteFigures(),
+            breakers ?? Breakers(TimeProvider.System), Options.Create(new ProviderHealthOptions()), Costs(pricing));
+
+    public static CallCost Costs(PricingOptions? pricing = null) => new(new PriceTable(Options.Create(pricing ?? new PricingOptions())));
 
     /// <summary>The breaker transitions queued since the last look, oldest first.</summary>
     public static List<string> TakeTransitions(this BreakerEventLog events)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.DeadLetters;
+using Worker.Metrics;
 using Worker.Messaging;
 using Worker.Persistence;
 using Worker.Providers;
@@ -47,6 +48,9 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(TimeProvider.System)
             .AddSingleton<IHostApplicationLifetime, StillRunning>()
             .AddSingleton(new ChainCatalog(Options.Create(chains), Options.Create(new ProvidersOptions())))
+            .AddSingleton(sp => Guards.Router(sp.GetRequiredService<ChainCatalog>()))
+            .AddMetrics()
+            .AddSingleton<WorkerMetrics>()
             .AddSingleton(sp => new ChainRunner(new Registry(_providers), Guards.Breakers(TimeProvider.System), Guards.Budgets(TimeProvider.System),
                 Guards.ChainRun(), TimeProvider.System, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5)))
             .AddSingleton<IRequestLifecycle>(_lifecycle)
