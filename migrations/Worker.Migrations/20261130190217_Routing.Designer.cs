@@ -487,8 +487,10 @@ namespace Worker.Migrations
                         .HasColumnName("calls");
 
                     b.Property<decimal>("CostUsd")
+                        .ValueGeneratedOnAdd()
                         .HasPrecision(18, 8)
                         .HasColumnType("numeric(18,8)")
+                        .HasDefaultValue(0m)
                         .HasColumnName("cost_usd");
 
                     b.Property<int>("DeferCount")

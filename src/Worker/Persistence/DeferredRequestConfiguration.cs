@@ -13,7 +13,8 @@ internal sealed class DeferredRequestConfiguration : IEntityTypeConfiguration<De
         e.Property(d => d.State).HasMaxLength(16);
         e.Property(d => d.Kind).HasMaxLength(16);
         e.Property(d => d.Message).HasColumnType("jsonb");
-        e.Property(d => d.CostUsd).HasPrecision(18, 8);
+        // Rows deferred before the column existed spent nothing anyone counted: 0.
+        e.Property(d => d.CostUsd).HasPrecision(18, 8).HasDefaultValue(0m);
         e.Property(d => d.Route).HasColumnType("jsonb");
         // Deleted with its request (retention, or a test clearing rows): a deferral never outlives what it defers.
         e.HasOne<RequestRow>().WithOne().HasForeignKey<DeferredRequestRow>(d => d.RequestId).OnDelete(DeleteBehavior.Cascade)
