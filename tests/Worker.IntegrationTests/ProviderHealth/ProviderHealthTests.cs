@@ -180,9 +180,10 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
 
             Assert.Equal("it-a", (string?)report["instance"]);
             var providers = report["providers"]!.AsArray();
-            Assert.Equal(["gemini/gemini-2.5-pro", "openai/o3-mini", "paced/gemini-2.5-pro"],
+            // The shipped configuration's chains (default and fast) and this fixture's paced one.
+            Assert.Equal(["gemini/gemini-2.5-flash", "gemini/gemini-2.5-pro", "openai/gpt-4o-mini", "openai/o3-mini", "paced/gemini-2.5-pro"],
                 providers.Select(p => $"{p!["provider"]}/{p["model"]}").Order());
-            var gemini = providers.Single(p => (string?)p!["provider"] == Gemini)!;
+            var gemini = providers.Single(p => (string?)p!["provider"] == Gemini && (string?)p["model"] == GeminiModel)!;
             Assert.Contains((string?)gemini["state"], new[] { "healthy", "degraded", "critical" });
             Assert.NotNull((string?)gemini["stateReason"]);
             Assert.Equal("closed", (string?)gemini["breaker"]!["state"]);
@@ -214,7 +215,8 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
         await Pinger(fixture.Worker).PingAsync(Gemini, GeminiModel, at, CancellationToken.None);
         await Pinger(fixture.Worker).PingAsync(Gemini, GeminiModel, at.AddSeconds(30), CancellationToken.None);
 
-        var gemini = (await fixture.Ops.GetJsonAsync("/providers"))["providers"]!.AsArray().Single(p => (string?)p!["provider"] == Gemini)!;
+        var gemini = (await fixture.Ops.GetJsonAsync("/providers"))["providers"]!.AsArray()
+            .Single(p => (string?)p!["provider"] == Gemini && (string?)p["model"] == GeminiModel)!;
 
         Assert.Equal("offline", (string?)gemini["state"]);
         Assert.Equal("isolated", (string?)gemini["breaker"]!["state"]);
@@ -257,7 +259,8 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
             var scheduler = await scheduled.Services.GetRequiredService<ISchedulerFactory>().GetScheduler();
             // Other features' jobs (retention, dead letters) share the scheduler; the health jobs are in a group of their own.
             var jobs = (await scheduler.QueryJobs(new JobQuery(), CancellationToken.None)).Items.Select(j => j.Key).ToList();
-            Assert.Equal(["alerts", "history", "ping gemini/gemini-2.5-pro", "ping openai/o3-mini", "ping paced/gemini-2.5-pro", "ping sync"],
+            Assert.Equal(["alerts", "history", "ping gemini/gemini-2.5-flash", "ping gemini/gemini-2.5-pro", "ping openai/gpt-4o-mini", "ping openai/o3-mini",
+                    "ping paced/gemini-2.5-pro", "ping sync"],
                 jobs.Where(k => k.Group == "provider-health").Select(k => k.Name).Order());
             Assert.Contains(jobs, k => k.Name == "retention");
 
@@ -266,9 +269,9 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
             {
                 await using var command = fixture.Database.CreateCommand("SELECT count(DISTINCT (provider, model)) FROM provider_pings WHERE instance = 'it-c'");
                 return (long)(await command.ExecuteScalarAsync())!;
-            }, pairs => pairs >= 3, TimeSpan.FromSeconds(20), "instance it-c to store a ping of each of its 3 pairs");
+            }, pairs => pairs >= 5, TimeSpan.FromSeconds(20), "instance it-c to store a ping of each of its 5 pairs");
 
-            Assert.Equal(3, stored);
+            Assert.Equal(5, stored);
         }
         finally
         {
