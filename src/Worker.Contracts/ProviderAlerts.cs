@@ -2,7 +2,7 @@ namespace Worker.Contracts;
 
 /// <summary>An alert rule started firing for a provider (and model). Ops tooling subscribes to page or post.</summary>
 /// <param name="AlertId">Stable id of this alert occurrence; the matching <see cref="ProviderAlertResolved"/> carries it.</param>
-/// <param name="Rule">A stable snake_case rule name: <c>provider_offline</c>, <c>error_rate</c>, <c>latency</c>, <c>fallback_rate</c>, <c>breaker_flapping</c>, <c>auth_failed</c>.</param>
+/// <param name="Rule">A stable snake_case rule name: <c>provider_offline</c>, <c>error_rate</c>, <c>latency</c>, <c>fallback_rate</c>, <c>breaker_flapping</c>, <c>auth_failed</c>, <c>quota_low</c> (the remaining rate-limit or daily quota below a threshold).</param>
 /// <param name="Provider">The configured provider name.</param>
 /// <param name="Model">The model, when the rule is per model.</param>
 /// <param name="Detail">What was measured against what threshold, human-readable.</param>

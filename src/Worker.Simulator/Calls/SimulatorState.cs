@@ -132,9 +132,9 @@ public sealed class SimulatorState
         _targets.TryGetValue(target, out var state) ? state.Profile() : (null, 0, null);
 
     /// <summary>Counts one call and decides what it gets; <paramref name="rejection"/> is an answer already decided by validation.</summary>
-    internal CallPlan Admit(string target, string format, string model, Fault? rejection = null, string? prompt = null)
+    internal CallPlan Admit(string target, string format, string model, Fault? rejection = null, string? prompt = null, int tokens = 0)
     {
-        var plan = Target(target).Admit(format, model, rejection, _time.GetUtcNow(), () => Interlocked.Increment(ref _sequence), prompt);
+        var plan = Target(target).Admit(format, model, rejection, _time.GetUtcNow(), () => Interlocked.Increment(ref _sequence), prompt, tokens);
         Log.Call(_logger, format, target, model, plan.Fault.ToWireName());
         return plan;
     }

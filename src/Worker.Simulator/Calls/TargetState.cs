@@ -39,11 +39,21 @@ internal sealed class TargetState(string name)
     }
 
     /// <summary>Decides the fault (unless the request was already rejected) and counts the call.</summary>
-    public CallPlan Admit(string format, string model, Fault? rejection, DateTimeOffset now, Func<long> nextSequence, string? prompt = null)
+    /// <param name="tokens">What the call counts against a per-minute token limit.</param>
+    public CallPlan Admit(string format, string model, Fault? rejection, DateTimeOffset now, Func<long> nextSequence, string? prompt = null, int tokens = 0)
     {
         lock (_gate)
         {
             var fault = rejection ?? _profile?.Next(now) ?? Fault.Ok;
+            // A call the API accepted counts against the limits; over them, an answer that would have succeeded is a 429.
+            var limits = rejection is null ? _profile?.Limits?.Take(now, tokens) : null;
+            var retryAfter = _profile?.RetryAfterSeconds ?? 1;
+            if (limits is { Exceeded: true } spent && fault == Fault.Ok)
+            {
+                fault = Fault.TooManyRequests;
+                retryAfter = (int)Math.Ceiling(spent.Reset.TotalSeconds);
+            }
+
             _total++;
             if (fault == Fault.Ok)
                 _succeeded++;
@@ -59,7 +69,7 @@ internal sealed class TargetState(string name)
             _recent[_recentNext] = new CallRecord(nextSequence(), name, format, model, fault, now, key);
             _recentNext = (_recentNext + 1) % RecentCapacity;
             _recentCount = Math.Min(_recentCount + 1, RecentCapacity);
-            return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, _profile?.RetryAfterSeconds ?? 1, _profile?.Released);
+            return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, retryAfter, _profile?.Released, limits);
         }
     }
 

@@ -24,7 +24,11 @@ internal sealed class ActiveProfile
         _outageFault = FaultNames.Parse(Source.OutageFault);
         _random = Source.Seed is { } seed ? new Random(seed) : new Random();
         OutageEndsAt = Source.OutageSeconds > 0 ? now.AddSeconds(Source.OutageSeconds) : null;
+        Limits = Source.RequestsPerMinute > 0 || Source.TokensPerMinute > 0 ? new RateWindow(Source.RequestsPerMinute, Source.TokensPerMinute) : null;
     }
+
+    /// <summary>The per-minute limits, when the profile sets any; a new profile starts a new window.</summary>
+    public RateWindow? Limits { get; }
 
     /// <summary>A private copy of the profile as set.</summary>
     public FaultProfile Source { get; }

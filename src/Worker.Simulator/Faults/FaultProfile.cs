@@ -32,6 +32,16 @@ public sealed class FaultProfile
     /// <summary>Retry delay a <c>429</c> asks for: Gemini RetryInfo.retryDelay, OpenAI retry-after header.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>
+    /// Requests per minute the target allows, 0 for no limit. With a limit (or <see cref="TokensPerMinute"/>) every
+    /// OpenAI answer carries the <c>x-ratelimit-*</c> headers, and a call over the limit is answered 429 until the
+    /// minute, which starts with the first call, is over.
+    /// </summary>
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Tokens per minute (prompt words plus the request's max tokens, as OpenAI estimates them), 0 for no limit.</summary>
+    public int TokensPerMinute { get; set; }
+
     /// <summary>Length of an outage starting when the profile is set (or at start, from configuration); 0 for none.</summary>
     public int OutageSeconds { get; set; }
 
@@ -60,6 +70,8 @@ public sealed class FaultProfile
         Always = Always,
         Rates = new(Rates),
         RetryAfterSeconds = RetryAfterSeconds,
+        RequestsPerMinute = RequestsPerMinute,
+        TokensPerMinute = TokensPerMinute,
         OutageSeconds = OutageSeconds,
         OutageFault = OutageFault,
         Seed = Seed,
@@ -81,6 +93,10 @@ public sealed class FaultProfile
             Fail("latencyMs", $"latencyMs must be 0 or more, not {LatencyMs}.");
         if (RetryAfterSeconds < 0)
             Fail("retryAfterSeconds", $"retryAfterSeconds must be 0 or more, not {RetryAfterSeconds}.");
+        if (RequestsPerMinute < 0)
+            Fail("requestsPerMinute", $"requestsPerMinute must be 0 or more, not {RequestsPerMinute}.");
+        if (TokensPerMinute < 0)
+            Fail("tokensPerMinute", $"tokensPerMinute must be 0 or more, not {TokensPerMinute}.");
         if (OutageSeconds < 0)
             Fail("outageSeconds", $"outageSeconds must be 0 or more, not {OutageSeconds}.");
         for (var i = 0; i < Script.Count; i++)

@@ -38,10 +38,14 @@ internal static class OpenAIApi
         if (request is null)
             return await Reject(Fault.BadRequest, error!);
 
-        var plan = state.Admit(target, Format, request.Model, prompt: request.LastUserText);
-        return await CallPipeline.PlayAsync(context, plan, fault => fault == Fault.Echo
-            ? OpenAIWire.Error(500, Echo.Of(context.Request), "server_error", null, null)
-            : OpenAIWire.Answer(fault, target, request, plan, context.Response, time));
+        var plan = state.Admit(target, Format, request.Model, prompt: request.LastUserText, tokens: request.PromptWords + (request.MaxTokens ?? 0));
+        return await CallPipeline.PlayAsync(context, plan, fault =>
+        {
+            OpenAIWire.RateLimitHeaders(plan.RateLimit, context.Response);
+            return fault == Fault.Echo
+                ? OpenAIWire.Error(500, Echo.Of(context.Request), "server_error", null, null)
+                : OpenAIWire.Answer(fault, target, request, plan, context.Response, time);
+        });
 
         Task<IResult> Reject(Fault fault, IResult answer) =>
             CallPipeline.PlayAsync(context, state.Admit(target, Format, model ?? "(unknown)", fault), _ => answer);

@@ -70,9 +70,10 @@ internal static class OpenAIWire
                 // The SDKs read retry-after-ms first, then retry-after.
                 response.Headers["retry-after"] = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 response.Headers["retry-after-ms"] = (retryAfterSeconds * 1000L).ToString(CultureInfo.InvariantCulture);
-                response.Headers["x-ratelimit-limit-requests"] = "500";
-                response.Headers["x-ratelimit-remaining-requests"] = "0";
-                response.Headers["x-ratelimit-reset-requests"] = $"{retryAfterSeconds}s";
+                // A profile's own limits have written their headers already; a scripted 429 claims a spent 500 RPM.
+                response.Headers.TryAdd("x-ratelimit-limit-requests", "500");
+                response.Headers.TryAdd("x-ratelimit-remaining-requests", "0");
+                response.Headers.TryAdd("x-ratelimit-reset-requests", $"{retryAfterSeconds}s");
                 return Error(429,
                     $"Rate limit reached for {model} in organization org-simulator on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in {retryAfterSeconds}s. Visit https://platform.openai.com/account/rate-limits to learn more.",
                     "requests", null, "rate_limit_exceeded");
@@ -106,6 +107,39 @@ internal static class OpenAIWire
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// OpenAI's rate-limit headers, on every answer of a target with per-minute limits: limit, remaining and the time
+    /// to reset as a Go duration ("6m0s", "1s", "20ms"). A window the profile does not limit is left out.
+    /// </summary>
+    public static void RateLimitHeaders(RateLimitState? limits, HttpResponse response)
+    {
+        if (limits is not { } l)
+            return;
+        var reset = GoDuration(l.Reset);
+        if (l.RequestsLimit > 0)
+        {
+            response.Headers["x-ratelimit-limit-requests"] = l.RequestsLimit.ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-ratelimit-remaining-requests"] = l.RequestsRemaining.ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-ratelimit-reset-requests"] = reset;
+        }
+
+        if (l.TokensLimit > 0)
+        {
+            response.Headers["x-ratelimit-limit-tokens"] = l.TokensLimit.ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-ratelimit-remaining-tokens"] = l.TokensRemaining.ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-ratelimit-reset-tokens"] = reset;
+        }
+    }
+
+    /// <summary>"20ms" under a second, else "59s" or "1m0s", as OpenAI writes them.</summary>
+    internal static string GoDuration(TimeSpan value)
+    {
+        if (value < TimeSpan.FromSeconds(1))
+            return $"{Math.Max(0, (int)value.TotalMilliseconds)}ms";
+        var seconds = (int)Math.Ceiling(value.TotalSeconds);
+        return seconds < 60 ? $"{seconds}s" : $"{seconds / 60}m{seconds % 60}s";
     }
 
     private static string Masked(HttpRequest request)

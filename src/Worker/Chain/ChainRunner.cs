@@ -358,6 +358,8 @@ public sealed class ChainRunner(
         var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
         var result = await breakers.ExecuteAsync(step.Provider, step.Model,
             ct => CallAsync(provider, request with { Model = step.Model }, timeout, ct), cancellationToken, lastChance: lastChance);
+        if (result is not null)
+            budgets.Quotas.Record(step.Provider, step.Model, result);
         var rateLimited = result is ProviderFailure { Class: ErrorClass.RateLimited } failure ? failure : null;
         slot.Complete(answered: result is ProviderSuccess, throttled: rateLimited is not null);
         if (rateLimited is not null)

@@ -1,4 +1,5 @@
 using Polly.CircuitBreaker;
+using Worker.Providers;
 
 namespace Worker.ProviderHealth;
 
@@ -25,6 +26,9 @@ public static class AlertRules
 
     /// <summary>A call or ping in the window was rejected with auth, and nothing has succeeded since.</summary>
     public const string AuthFailed = "auth_failed";
+
+    /// <summary>The remaining quota (see <see cref="IQuotaView"/>) below Alerts:QuotaLow.</summary>
+    public const string QuotaLow = "quota_low";
 
     public static IReadOnlyList<FiringAlert> Evaluate(
         HealthFigures f, CircuitState breaker, DateTimeOffset? breakerOpenSince, DateTimeOffset now, ProviderHealthOptions options)
@@ -53,6 +57,41 @@ public static class AlertRules
             Fire(AuthFailed, $"authentication rejected at {auth:O}; nothing succeeded since: check the API key");
 
         return firing;
+    }
+
+    /// <summary>
+    /// <c>quota_low</c>, from this instance's view of the quota (the headers of its own calls and pings, the cluster's
+    /// daily count): held while the remaining fraction is below the threshold, so it resolves once a window resets or
+    /// the day turns. Null when it does not hold, or nothing is known.
+    /// </summary>
+    public static FiringAlert? QuotaLowAlert(ProviderModel pair, QuotaStatus quota, DateTimeOffset now, ProviderHealthOptions options)
+    {
+        var threshold = options.Alerts.QuotaLow;
+        if (quota.RemainingFraction is not { } left || left >= threshold)
+            return null;
+        var parts = new List<string>();
+        if (quota.Reading is { } r)
+        {
+            void Window(string kind, QuotaWindow? w)
+            {
+                if (w is { } x && QuotaStatus.IsFresh(x, r, now))
+                    parts.Add($"{kind} {x.Remaining}{(x.Limit is { } l ? $" of {l}" : "")} left{(x.ResetAt is { } at ? $" until {at:HH:mm:ss}" : "")}");
+            }
+
+            Window("requests", r.Requests);
+            Window("tokens", r.Tokens);
+        }
+
+        if (quota.Daily is { } d)
+        {
+            if (d.RequestsPerDay > 0)
+                parts.Add($"{d.RequestsUsed} of {d.RequestsPerDay} requests used today");
+            if (d.TokensPerDay > 0)
+                parts.Add($"{d.TokensUsed} of {d.TokensPerDay} tokens used today");
+        }
+
+        return new FiringAlert(QuotaLow, pair,
+            $"quota remaining {HealthStates.Percent(left)} (threshold {HealthStates.Percent(threshold)}): {string.Join("; ", parts)}");
     }
 
     /// <summary>Since when the provider has been offline: the breaker's opening, or the start of the run of down pings.</summary>

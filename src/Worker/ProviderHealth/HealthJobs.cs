@@ -43,6 +43,14 @@ internal sealed class HealthHistoryJob(HealthHistory history, ILogger<HealthHist
         await HealthJob.RunAsync(logger, "history", history.PruneAsync, cancellationToken);
 }
 
+/// <summary>Counts today's use of the daily quotas from the audit trail (every instance: each keeps its own view).</summary>
+[DisallowConcurrentExecution]
+internal sealed class QuotaRefreshJob(DailyQuotaCounter counter, ILogger<QuotaRefreshJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await HealthJob.RunAsync(logger, "quota refresh", counter.RefreshAsync, cancellationToken);
+}
+
 internal static class HealthJob
 {
     public const string Group = "provider-health";

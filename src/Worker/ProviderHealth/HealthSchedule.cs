@@ -6,13 +6,14 @@ namespace Worker.ProviderHealth;
 
 /// <summary>
 /// Puts the health jobs on the app's Quartz scheduler at start: one ping job per provider and model of the configured
-/// chains (known only once configuration is validated, hence here rather than in AddQuartz), the sync, the alerts and
-/// the history pruning. Once-per-cluster triggers start on a slot boundary, so every instance fires at the same instants.
+/// chains (known only once configuration is validated, hence here rather than in AddQuartz), the sync, the alerts, the
+/// daily quota counts (when a quota is configured; first at once) and the history pruning. Once-per-cluster triggers start on a slot boundary, so every instance fires at the same instants.
 /// </summary>
 internal sealed class HealthSchedule(
     ISchedulerFactory schedulers,
     IMonitoredModels monitored,
     PriceTable prices,
+    QuotaTracker quotas,
     IOptions<ProviderHealthOptions> options,
     TimeProvider time,
     ILogger<HealthSchedule> logger) : IHostedService
@@ -47,6 +48,8 @@ internal sealed class HealthSchedule(
             await ScheduleAsync<PingSyncJob>(scheduler, "ping sync", settings.SyncInterval, now + settings.SyncInterval, cancellationToken);
         if (settings.AlertInterval > TimeSpan.Zero)
             await ScheduleAsync<ProviderAlertsJob>(scheduler, "alerts", settings.AlertInterval, ClusterSlots.NextBoundary(now, settings.AlertInterval), cancellationToken);
+        if (quotas.ConfiguredPairs().Count > 0)
+            await ScheduleAsync<QuotaRefreshJob>(scheduler, "quota refresh", settings.QuotaRefreshInterval, now, cancellationToken);
         await ScheduleAsync<HealthHistoryJob>(scheduler, "history", TimeSpan.FromHours(1), now + TimeSpan.FromMinutes(5), cancellationToken);
     }
 

@@ -64,4 +64,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1516, Level = LogLevel.Debug, Message = "Provider health history: deleted {Rows} row(s) ({Days} days kept)")]
     public static partial void HistoryPruned(ILogger logger, long rows, int days);
+
+    [LoggerMessage(EventId = 1520, Level = LogLevel.Information, Message = "{Count} worker instance(s) alive ({Instance} among them): each paces its share of every provider's per-minute budget")]
+    public static partial void InstancesCounted(ILogger logger, int count, string instance);
+
+    [LoggerMessage(EventId = 1521, Level = LogLevel.Warning, Message = "The instance heartbeat failed; pacing keeps the last count of {Count} instance(s) until it succeeds")]
+    public static partial void HeartbeatFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 1522, Level = LogLevel.Warning, Message = "Could not delete instance {Instance} from worker_instances at stop; it ages out after InstanceTimeout")]
+    public static partial void HeartbeatRemoveFailed(ILogger logger, Exception exception, string instance);
+
+    [LoggerMessage(EventId = 1523, Level = LogLevel.Information, Message = "The instance heartbeat is off (ProviderHealth:HeartbeatInterval = 0): pacing budgets are per instance")]
+    public static partial void HeartbeatOff(ILogger logger);
 }

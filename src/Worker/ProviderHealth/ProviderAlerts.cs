@@ -19,6 +19,7 @@ public sealed record AlertChanges(IReadOnlyList<OpenAlert> Raised, IReadOnlyList
 public sealed class ProviderAlerts(
     HealthFiguresQuery figures,
     CircuitBreakers breakers,
+    QuotaTracker quotas,
     ClusterSlots slots,
     IMonitoredModels monitored,
     NpgsqlDataSource database,
@@ -60,6 +61,8 @@ public sealed class ProviderAlerts(
         {
             var (state, openSince) = breakers.StatusOf(f.Pair.Provider, f.Pair.Model);
             firing.AddRange(AlertRules.Evaluate(f, state, openSince, now, settings));
+            if (AlertRules.QuotaLowAlert(f.Pair, quotas.StatusOf(f.Pair.Provider, f.Pair.Model), now, settings) is { } quotaLow)
+                firing.Add(quotaLow);
         }
 
         var open = await OpenAsync(pairs, cancellationToken);

@@ -69,6 +69,21 @@ public sealed class ProviderHealthOptions
     /// <summary>This instance's name in ping, slot and breaker rows. Default: host name and process id.</summary>
     public string InstanceName { get; set; } = $"{Environment.MachineName}/{Environment.ProcessId}";
 
+    /// <summary>
+    /// How often this instance renews its row in <c>worker_instances</c> and counts the live instances, among which each
+    /// provider's pacing budget is divided: 1 s to 5 min, or 0 (off: no row, each instance allows the whole budget).
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// An instance not seen for this long is counted out (a killed one's share returns to the others after it): longer
+    /// than <see cref="HeartbeatInterval"/>, so one late renewal does not count a live instance out; at most 1 h.
+    /// </summary>
+    public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the daily quotas (<c>Quotas</c> section) are counted from the audit trail: 1 s to 1 h.</summary>
+    public TimeSpan QuotaRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Days pings, breaker events and resolved alerts are kept. 0 keeps them forever.</summary>
     [Range(0, 36_500)]
     public int HistoryDays { get; set; } = 30;
@@ -128,6 +143,12 @@ public sealed class AlertOptions
 
     /// <summary>The look-back of <see cref="FlappingOpens"/>: 1 s to 1 day.</summary>
     public TimeSpan FlappingWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// <c>quota_low</c>: the remaining quota (the lowest of the rate-limit headers' windows and the daily quota, see
+    /// <see cref="IQuotaView"/>) below this fraction (0..1); resolved once it is back at or above it.
+    /// </summary>
+    public double QuotaLow { get; set; } = 0.2;
 }
 
 /// <summary>Checks what data annotations cannot: "0 means off" intervals, upper bounds, nested sections, and how knobs relate.</summary>
@@ -149,6 +170,11 @@ public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHe
             $"must not be longer than PingInterval ({OptionProblems.Text(o.PingInterval)}), was {OptionProblems.Text(o.PingTimeout)}");
         Duration("SyncInterval", o.SyncInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), zeroIsOff: true);
         Duration("AlertInterval", o.AlertInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), zeroIsOff: true);
+        Duration("HeartbeatInterval", o.HeartbeatInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), zeroIsOff: true);
+        Duration("InstanceTimeout", o.InstanceTimeout, TimeSpan.FromSeconds(2), TimeSpan.FromHours(1));
+        Check(o.HeartbeatInterval == TimeSpan.Zero || o.InstanceTimeout > o.HeartbeatInterval, "InstanceTimeout",
+            $"must be longer than HeartbeatInterval ({OptionProblems.Text(o.HeartbeatInterval)}), was {OptionProblems.Text(o.InstanceTimeout)}");
+        Duration("QuotaRefreshInterval", o.QuotaRefreshInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Check(!string.IsNullOrWhiteSpace(o.InstanceName) && o.InstanceName.Length <= 128, "InstanceName", "must be 1 to 128 characters");
         Duration("States:Window", s.Window, TimeSpan.FromSeconds(10), TimeSpan.FromDays(1));
         Duration("States:BaselineWindow", s.BaselineWindow, TimeSpan.FromSeconds(10), TimeSpan.FromDays(30));
@@ -165,6 +191,7 @@ public sealed class ProviderHealthOptionsValidator : IValidateOptions<ProviderHe
         Check(a.LatencyFactor > 1, "Alerts:LatencyFactor", $"must be above 1, was {a.LatencyFactor}");
         Check(a.FlappingOpens >= 2, "Alerts:FlappingOpens", $"must be at least 2, was {a.FlappingOpens}");
         Duration("Alerts:FlappingWindow", a.FlappingWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        Check(a.QuotaLow is >= 0 and < 1, "Alerts:QuotaLow", $"must be in [0, 1), was {a.QuotaLow}");
         return problems.Result();
     }
 }

@@ -7,9 +7,10 @@ namespace Worker.ProviderHealth;
 public static class ProviderHealthServiceCollectionExtensions
 {
     /// <summary>
-    /// Circuit breakers per provider and model, pacing budgets per provider, and their upkeep on the app's Quartz
-    /// scheduler: pings once per cluster, the sync of pings into every instance's breakers, alerts once per cluster,
-    /// history pruning. The jobs are scheduled at start by <see cref="HealthSchedule"/>.
+    /// Circuit breakers per provider and model, pacing budgets per provider (shared among the live instances, counted
+    /// by the instance heartbeat), quotas (<see cref="IQuotaView"/>), and their upkeep on the app's Quartz scheduler:
+    /// pings once per cluster, the sync of pings into every instance's breakers, alerts once per cluster, the daily
+    /// quota counts, history pruning. The jobs are scheduled at start by <see cref="HealthSchedule"/>.
     /// </summary>
     public static IServiceCollection AddProviderHealth(this IServiceCollection services)
     {
@@ -21,6 +22,14 @@ public static class ProviderHealthServiceCollectionExtensions
         services.AddSingleton<BreakerEventLog>();
         services.AddHostedService<BreakerEventWriter>();
         services.AddSingleton<CircuitBreakers>();
+        services.AddOptions<QuotaSection>().BindConfiguration(QuotaSection.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QuotaSection>, QuotaSectionValidator>());
+        services.AddSingleton<QuotaTracker>();
+        services.AddSingleton<IQuotaView>(sp => sp.GetRequiredService<QuotaTracker>());
+        services.AddSingleton<DailyQuotaCounter>();
+        services.AddSingleton<LiveInstances>();
+        services.AddSingleton<InstanceRegistry>();
+        services.AddHostedService<InstanceHeartbeat>();
         services.AddSingleton<RateBudgets>();
 
         services.AddSingleton<ClusterSlots>();
@@ -39,6 +48,7 @@ public static class ProviderHealthServiceCollectionExtensions
             q.AddJobType<PingSyncJob>();
             q.AddJobType<ProviderAlertsJob>();
             q.AddJobType<HealthHistoryJob>();
+            q.AddJobType<QuotaRefreshJob>();
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddHostedService<HealthSchedule>();

@@ -59,6 +59,8 @@ public sealed class ProviderPinger(
         var latency = time.GetElapsedTime(started);
         if (result is ProviderFailure { Class: ErrorClass.RateLimited } throttled)
             budgets.Throttled(provider, throttled.RetryAfter);
+        if (result.Quota is { } quota)
+            budgets.Quotas.Saw(provider, model, quota);
 
         var (outcome, errorClass, status, detail) = Classify(result);
         var ping = new PingRow

@@ -15,9 +15,12 @@ public readonly record struct PaceDecision(bool Allowed, TimeSpan Wait, bool Wor
 /// instead of collecting 429s; and how many calls a provider that answered 429 may have in flight
 /// (<see cref="Concurrency"/>). A 429 paces, it does not eject: it shrinks that limit, and only a Retry-After longer
 /// than <see cref="SpentQuotaRetryAfter"/> (a spent quota, not a burst) closes the provider's budget until then.
+/// The configured budgets are the cluster's: each instance allows its share (<see cref="LiveInstances.Share(int)"/>).
 /// </summary>
-public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider time)
+public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider time, LiveInstances? instances = null, QuotaTracker? quotas = null)
 {
+    private readonly LiveInstances _instances = instances ?? new LiveInstances();
+
     /// <summary>A 429 asking for a longer wait than this says the quota is spent: nobody calls until then.</summary>
     public static readonly TimeSpan SpentQuotaRetryAfter = TimeSpan.FromSeconds(30);
 
@@ -27,6 +30,16 @@ public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider ti
 
     /// <summary>The in-flight limit each provider's 429s have taught this instance.</summary>
     public AdaptiveConcurrency Concurrency { get; } = new(time);
+
+    /// <summary>
+    /// The quota readings the chain hands over after each call (the runner reaches provider health through this class);
+    /// a private one when none is given, as in tests that do not look at quotas.
+    /// </summary>
+    public QuotaTracker Quotas { get; } = quotas ?? new QuotaTracker(Microsoft.Extensions.Options.Options.Create(new QuotaSection()), time);
+
+    /// <summary>This instance's share of the provider's requests per minute; 0 means no limit.</summary>
+    public int RequestsPerMinuteHere(string provider) =>
+        options.Value.TryGetValue(provider, out var limits) ? _instances.Share(limits.RequestsPerMinute) : 0;
 
     /// <summary>Reserves one call and its estimated tokens, or says how long until there is room.</summary>
     public PaceDecision TryAcquire(string provider, int estimatedTokens)
@@ -49,14 +62,16 @@ public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider ti
                 return PaceDecision.Go;
             }
 
-            if (limits.RequestsPerMinute > 0 && budget.Calls.Count >= limits.RequestsPerMinute)
+            var requests = _instances.Share(limits.RequestsPerMinute);
+            if (requests > 0 && budget.Calls.Count >= requests)
             {
-                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {limits.RequestsPerMinute} requests/min");
+                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {requests} requests/min{Shared(limits.RequestsPerMinute)}");
             }
 
-            if (limits.TokensPerMinute > 0 && budget.Tokens + estimatedTokens > limits.TokensPerMinute && budget.Calls.Count > 0)
+            var tokens = _instances.Share(limits.TokensPerMinute);
+            if (tokens > 0 && budget.Tokens + estimatedTokens > tokens && budget.Calls.Count > 0)
             {
-                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {limits.TokensPerMinute} tokens/min");
+                return Refuse(limits, budget.Calls.Peek().At + Window - now, $"pacing: {provider} at {tokens} tokens/min{Shared(limits.TokensPerMinute)}");
             }
 
             budget.Add(now, estimatedTokens);
@@ -93,6 +108,8 @@ public sealed class RateBudgets(IOptions<PacingSection> options, TimeProvider ti
             return budget.Calls.Count;
         }
     }
+
+    private string Shared(int configured) => _instances.Count > 1 ? $" (its share of {configured} among {_instances.Count} instances)" : "";
 
     private static PaceDecision Refuse(PacingOptions? limits, TimeSpan wait, string reason) =>
         new(false, wait, limits is not null && wait <= limits.MaxWait, reason);

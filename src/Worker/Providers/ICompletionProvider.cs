@@ -27,7 +27,14 @@ public sealed record ProviderRequest(
     double? Temperature);
 
 /// <summary>The outcome of one provider call.</summary>
-public abstract record ProviderResult;
+public abstract record ProviderResult
+{
+    /// <summary>
+    /// The provider's rate-limit headers on this response, success or failure, when it sent any (OpenAI and compatible
+    /// APIs do; Gemini does not). Provider health keeps the latest per provider and model.
+    /// </summary>
+    public QuotaReading? Quota { get; init; }
+}
 
 /// <summary>The provider produced usable text.</summary>
 /// <param name="FinishReason">The provider's own finish reason, e.g. STOP, MAX_TOKENS, stop, length.</param>

@@ -225,6 +225,27 @@ public sealed class ProviderHealthTests(HealthFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_providers_shows_the_quota_the_provider_reported_in_its_headers()
+    {
+        fixture.Sim.SetProfile("openai", new FaultProfile { RequestsPerMinute = 10 });
+        try
+        {
+            await Pinger(fixture.Worker).PingAsync("openai", "o3-mini", fixture.NextScheduledTime(), CancellationToken.None);
+
+            var openai = (await fixture.Ops.GetJsonAsync("/providers"))["providers"]!.AsArray()
+                .Single(p => (string?)p!["provider"] == "openai" && (string?)p["model"] == "o3-mini")!;
+            var requests = openai["quota"]!["requests"]!;
+            Assert.Equal((9L, 10L, true), ((long?)requests["remaining"], (long?)requests["limit"], (bool?)requests["fresh"]));
+            Assert.Equal(0.9, (double?)openai["quota"]!["remainingFraction"]);
+            Assert.Equal(0.9, fixture.Worker.Services.GetRequiredService<IQuotaView>().RemainingFraction("openai", "o3-mini"));
+        }
+        finally
+        {
+            fixture.Sim.ClearProfile("openai");
+        }
+    }
+
+    [Fact]
     public async Task Alert_evaluation_and_slot_claims_run_once_per_cluster_slot()
     {
         var at = fixture.NextScheduledTime();

@@ -67,9 +67,9 @@ internal sealed class OpenAIProvider : ICompletionProvider
                 // NoThrow: an HTTP error is an answer to classify, not an exception.
                 new RequestOptions { CancellationToken = cancellationToken, ErrorOptions = ClientErrorBehaviors.NoThrow });
             var response = result.GetRawResponse();
-            return response.Status is >= 200 and < 300
+            return WithQuota(response.Status is >= 200 and < 300
                 ? ReadAnswer(response, request.Model)
-                : ReadError(response);
+                : ReadError(response), response);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested)
         {
@@ -84,7 +84,7 @@ internal sealed class OpenAIProvider : ICompletionProvider
         catch (ClientResultException ex) when (ex.Status > 0 && ex.GetRawResponse() is { } response)
         {
             // Not raised with NoThrow today; kept so a change of SDK behaviour still classifies correctly.
-            return ReadError(response);
+            return WithQuota(ReadError(response), response);
         }
         catch (Exception ex) when (ResponseRefusedException.In(ex) is { } refused)
         {
@@ -297,6 +297,13 @@ internal sealed class OpenAIProvider : ICompletionProvider
         var bytes = body.ToMemory();
         return Encoding.UTF8.GetString(bytes.Span[..Math.Min(bytes.Length, 1024)]);
     }
+
+    /// <summary>
+    /// Adds the rate-limit headers, read on every answer (a 200 says how much is left as well as a 429 does), so
+    /// provider health can steer away from a provider before it refuses.
+    /// </summary>
+    private ProviderResult WithQuota(ProviderResult result, PipelineResponse response) =>
+        RateLimitHeaders.Read(name => Header(response, name), _time.GetUtcNow()) is { } quota ? result with { Quota = quota } : result;
 
     private static string? Header(PipelineResponse response, string name) =>
         response.Headers.TryGetValue(name, out var value) ? value : null;
