@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Worker.Audit;
+using Worker.Budgets;
 using Worker.Chain;
 using Worker.DeadLetters;
 using Worker.Health;
@@ -39,6 +40,7 @@ public static class WorkerApp
         builder.Services.AddPersistence(builder.Configuration);   // Persistence/: PostgreSQL pool, EF context, write gate and retry
         builder.Services.AddProviders();                          // Providers/: Gemini, OpenAI and compatible clients, error classes
         builder.Services.AddProviderHealth();                     // ProviderHealth/: pings, breakers, pacing, alerts
+        builder.Services.AddBudgets();                            // Budgets/: per-tenant daily budgets, counted once in PostgreSQL
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
         builder.Services.AddRequestRouting();                            // Routing/: which chain and order each request runs
         builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Worker.Budgets;
 using Worker.Metrics;
 using Worker.ProviderHealth;
 
@@ -42,6 +43,7 @@ public static class OpsApi
         ops.MapGet("/requests", ListRequestsAsync);
         ops.MapGet("/metrics/providers", GetProviderMetricsAsync);
         ops.MapGet("/providers", ProvidersEndpoint.GetAsync);
+        ops.MapGet("/budgets", BudgetsEndpoint.GetAsync);
         return app;
     }
 
