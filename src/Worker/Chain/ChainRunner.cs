@@ -340,7 +340,9 @@ public sealed class ChainRunner(
         run.CostUsd += actual;
         if (!ReferenceEquals(charge, NoCharge))
         {
-            await tenants!.SettleAsync(charge, actual, CancellationToken.None);
+            // Under the run's token: at shutdown during a PostgreSQL outage the settlement is given up, and the estimate stays
+            // charged (conservative: the tenant is refused early, never let past its budget).
+            await tenants!.SettleAsync(charge, actual, cancellationToken);
         }
     }
 

@@ -13,7 +13,7 @@ public sealed record Candidate(string Provider, string Model, HealthState Health
 }
 
 /// <summary>
-/// Orders candidates by health class (healthy and degraded, then critical, then offline), then by a weighted score of
+/// Orders candidates by health class (healthy and degraded, then critical or out of quota, then offline), then by a weighted score of
 /// reliability, latency, quota left and cost; a candidate passes an earlier one only when it scores better by more than
 /// the margin, so a quiet system keeps the configured order. No I/O: every rule is unit-tested.
 /// </summary>
@@ -23,7 +23,7 @@ public static class Ranking
     {
         var fastest = configured.Select(c => c.P95Ms).Where(p => p > 0).DefaultIfEmpty(null).Min();
         var cheapest = configured.Select(c => c.CostUsd).Where(c => c > 0).DefaultIfEmpty(null).Min();
-        var scored = configured.Select(c => (Candidate: c, Class: ClassOf(c.Health), Score: Score(c, weights, fastest, cheapest))).ToList();
+        var scored = configured.Select(c => (Candidate: c, Class: ClassOf(c), Score: Score(c, weights, fastest, cheapest))).ToList();
 
         // Insertion keeps the configured order among near-equals: a candidate goes before the first one it clearly beats.
         var ordered = new List<(Candidate Candidate, int Class, double Score)>();
@@ -46,11 +46,15 @@ public static class Ranking
         return weights.Reliability * reliability + weights.Latency * latency + weights.Availability * availability + weights.Cost * cost;
     }
 
-    /// <summary>0: may be used; 1: critical, tried after the others; 2: offline, last (its breaker skips it unless it has come back).</summary>
-    private static int ClassOf(HealthState health) => health switch
+    /// <summary>
+    /// 0: may be used; 1: critical, or its quota spent until the reset, tried after the others; 2: offline, last (its
+    /// breaker skips it unless it has come back).
+    /// </summary>
+    private static int ClassOf(Candidate c) => c.Health switch
     {
         HealthState.Offline => 2,
         HealthState.Critical => 1,
+        _ when c.QuotaLeft <= 0 => 1,
         _ => 0,
     };
 }

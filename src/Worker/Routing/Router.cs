@@ -23,7 +23,8 @@ public sealed class Router(
     RouteFigures figures,
     CircuitBreakers breakers,
     IOptions<ProviderHealthOptions> health,
-    CallCost costs)
+    CallCost costs,
+    IQuotaView? quotas = null)
 {
     /// <summary>The route key used when no more specific one matches.</summary>
     public const string DefaultRoute = "default";
@@ -168,7 +169,7 @@ public sealed class Router(
             var verdict = HealthStates.Derive(f, breakers.StateOf(s.Provider, s.Model), settings);
             var known = f.Calls >= settings.States.MinCalls;
             return new Candidate(s.Provider, s.Model, verdict.State, known ? f.ErrorRate : null, f.OkCalls >= settings.States.MinCalls ? f.P95Ms : null,
-                null, costs.Estimate(s.Model, request));
+                quotas?.RemainingFraction(s.Provider, s.Model), costs.Estimate(s.Model, request));
         }).ToList();
 
         var ordered = Ranking.Order(candidates, options.Value.Weights, options.Value.Margin);
@@ -179,7 +180,8 @@ public sealed class Router(
         }
 
         reason.Add("reordered by live figures: " + string.Join(", ", ordered.Select(c =>
-            $"{c} {c.Health.ToWireName()}{(c.ErrorRate is { } e ? $" errors {e:P0}" : "")}{(c.P95Ms is { } p ? $" p95 {p:0} ms" : "")}")));
+            $"{c} {c.Health.ToWireName()}{(c.ErrorRate is { } e ? $" errors {e:P0}" : "")}{(c.P95Ms is { } p ? $" p95 {p:0} ms" : "")}" +
+            (c.QuotaLeft is { } q ? $" quota left {q:P0}" : ""))));
         return [.. ordered.Select(c => steps.First(s => s.Provider == c.Provider && s.Model == c.Model))];
     }
 

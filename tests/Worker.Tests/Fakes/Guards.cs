@@ -23,9 +23,9 @@ public static class Guards
 
     /// <summary>A router over <paramref name="chains"/>, ranking by <paramref name="figures"/> (nothing known by default).</summary>
     public static Router Router(ChainCatalog chains, RoutingOptions? routing = null, ProvidersOptions? providers = null, RouteFigures? figures = null,
-        CircuitBreakers? breakers = null, PricingOptions? pricing = null) =>
+        CircuitBreakers? breakers = null, PricingOptions? pricing = null, IQuotaView? quotas = null) =>
         new(chains, Options.Create(routing ?? new RoutingOptions()), Options.Create(providers ?? new ProvidersOptions()), figures ?? new RouteFigures(),
-            breakers ?? Breakers(TimeProvider.System), Options.Create(new ProviderHealthOptions()), Costs(pricing));
+            breakers ?? Breakers(TimeProvider.System), Options.Create(new ProviderHealthOptions()), Costs(pricing), quotas);
 
     public static CallCost Costs(PricingOptions? pricing = null) => new(new PriceTable(Options.Create(pricing ?? new PricingOptions())));
 

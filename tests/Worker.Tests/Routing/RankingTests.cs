@@ -52,9 +52,15 @@ public class RankingTests
     }
 
     [Fact]
-    public void An_exhausted_quota_counts_through_the_availability_weight()
+    public void A_low_quota_counts_through_the_availability_weight()
     {
-        Assert.Equal(["b", "a"], Order(C("a", quota: 0.0), C("b", quota: 0.9)));
+        Assert.Equal(["b", "a"], Order(C("a", quota: 0.3), C("b", quota: 0.9)));
+    }
+
+    [Fact]
+    public void A_spent_quota_goes_after_the_others_like_a_critical_one()
+    {
+        Assert.Equal(["b", "c", "a"], Order(C("a", quota: 0.0), C("b", errors: 0.1), C("c", HealthState.Critical)));
     }
 
     [Fact]

@@ -33,8 +33,15 @@ public class RouterTests
 
     private static ChainStepOptions Step(string provider, string model) => new() { Provider = provider, Model = model, MaxRetries = 1 };
 
+    private readonly Dictionary<string, double> _quotaLeft = [];
+
     private Router Router() => Guards.Router(new ChainCatalog(Options.Create(Chains), Options.Create(Providers)), Routing, Providers, _figures,
-        pricing: new PricingOptions { ["gemini-2.5-pro"] = new() { InputPerMillion = 1.25m, OutputPerMillion = 10m } });
+        pricing: new PricingOptions { ["gemini-2.5-pro"] = new() { InputPerMillion = 1.25m, OutputPerMillion = 10m } }, quotas: new Quotas(_quotaLeft));
+
+    private sealed class Quotas(Dictionary<string, double> left) : IQuotaView
+    {
+        public double? RemainingFraction(string provider, string model) => left.TryGetValue($"{provider}/{model}", out var f) ? f : null;
+    }
 
     private static CompletionRequested Request(RouteHints? route = null, string? chain = null) =>
         new(Guid.NewGuid(), null, [new ChatMessage("user", "hi")], Chain: chain, Route: route);
@@ -116,6 +123,17 @@ public class RouterTests
         Assert.Equal(["openai/gpt-4o-mini", "gemini/gemini-2.5-flash"], Order(routed));
         Assert.Contains("reordered by live figures", routed.Decision.Reason);
         Assert.Contains("errors 45", routed.Decision.Reason);
+    }
+
+    [Fact]
+    public void A_candidate_whose_quota_is_spent_goes_after_the_others()
+    {
+        _quotaLeft["gemini/gemini-2.5-flash"] = 0;
+
+        var routed = Router().Route(Request(new RouteHints(Complexity: "trivial")));
+
+        Assert.Equal(["openai/gpt-4o-mini", "gemini/gemini-2.5-flash"], Order(routed));
+        Assert.Contains("quota left 0", routed.Decision.Reason);
     }
 
     [Fact]
