@@ -62,10 +62,17 @@ public sealed class ChainStepOptions
 
     /// <summary>
     /// Longest Retry-After (or Gemini retryDelay) honoured by waiting on this step, at most 1 h; a longer one falls back
-    /// at once.
+    /// at once. 120 s by default: a per-minute quota's "try again in a minute" is worth waiting for, and a wait above
+    /// Chain:InProcessWaitLimit is deferred durably, not held in the consumer.
     /// </summary>
+    /// <remarks>
+    /// <see cref="Worker.ProviderHealth.RateBudgets.SpentQuotaRetryAfter"/> (30 s) stays below it on purpose: a Retry-After between the two still closes
+    /// the provider's budget for every other request until then, while the request that got it waits for it on this step
+    /// (deferred). Raising that threshold to 120 s too would send everyone else into 429s for up to two minutes; a
+    /// Retry-After up to 30 s is a burst, which the in-flight limit paces.
+    /// </remarks>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Per-call timeout on this step, at most 30 min like the provider's; empty means the provider's <c>Timeout</c>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:30:00")]
