@@ -10,7 +10,8 @@ namespace Worker.Chain;
 /// <remarks>
 /// A deferred run resumes with only its step and attempt stored, not the per-class counts, so the calls made on the step
 /// before the deferral are charged to every class. That may cut a class's retries short after a resume, but a step never
-/// retries forever: once its attempt number passes the largest class limit, no class is retried on it.
+/// retries forever: each deferral moves the attempt on, and a run resumed at an attempt past the largest class limit
+/// retries no class.
 /// </remarks>
 /// <param name="firstAttempt">The attempt this run starts the step at: 1, or where a deferred run resumes.</param>
 internal sealed class StepRetries(ChainStep step, int firstAttempt)
