@@ -75,6 +75,7 @@ public sealed class ChainRunner(
             }
 
             var retriedOnce = false;
+            var retries = new StepRetries(step, step.Index == start.StepIndex ? start.Attempt : 1);
             for (var attempt = step.Index == start.StepIndex ? start.Attempt : 1; ; attempt++)
             {
                 var startedAt = time.GetUtcNow();
@@ -148,7 +149,7 @@ public sealed class ChainRunner(
                 var failure = (ProviderFailure)result;
                 var errorClass = failure.Class.ToWireName();
                 Log.FailureDetail(logger, request.RequestId, step.Provider, step.Model, failure.Detail);
-                var action = ErrorPolicy.ActionFor(failure.Class);
+                var action = step.ActionFor(failure.Class);
                 if (action == FailureAction.RetryOnce && !retriedOnce)
                 {
                     retriedOnce = true;
@@ -166,9 +167,11 @@ public sealed class ChainRunner(
                 }
 
                 string why;
-                if (action == FailureAction.Retry && attempt <= step.MaxRetries)
+                var policy = step.PolicyFor(failure.Class);
+                var retry = retries.Next(failure.Class, attempt);
+                if (action == FailureAction.Retry && retry <= policy.MaxRetries)
                 {
-                    var delay = Backoff.Delay(step, attempt, failure.RetryAfter, _random.NextDouble());
+                    var delay = Backoff.Delay(policy, retry, failure.RetryAfter, _random.NextDouble());
                     if (failure.RetryAfter > step.MaxRetryAfter)
                     {
                         why = $"Retry-After {failure.RetryAfter.Value.TotalSeconds:0.#} s exceeds MaxRetryAfter {step.MaxRetryAfter.TotalSeconds:0.#} s";
@@ -179,7 +182,8 @@ public sealed class ChainRunner(
                     }
                     else if (delay <= run.Options.InProcessWaitLimit || !run.Options.DeferralEnabled)
                     {
-                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {attempt} of {step.MaxRetries}"));
+                        retries.Made(failure.Class);
+                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {retry} of {policy.MaxRetries}"));
                         Log.Retrying(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, (long)delay.TotalMilliseconds);
                         await Task.Delay(delay, time, cancellationToken);
                         continue;
@@ -193,7 +197,7 @@ public sealed class ChainRunner(
                         // The wait is long: hand the consumer slot back and resume this step later, durably.
                         var note = failure.RetryAfter is { } asked ? $"Retry-After {asked.TotalSeconds:0.#} s" : $"backoff {delay.TotalSeconds:0.#} s";
                         run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Deferred, delay, null,
-                            $"retry {attempt} of {step.MaxRetries} deferred: {note}"));
+                            $"retry {retry} of {policy.MaxRetries} deferred: {note}"));
                         return Deferred(run, step, attempt + 1, endedAt + delay, DeferralKinds.Retry, $"{step.Provider}/{step.Model} {errorClass}: {note}");
                     }
                 }
@@ -201,7 +205,7 @@ public sealed class ChainRunner(
                 {
                     why = action switch
                     {
-                        FailureAction.Retry => $"{step.MaxRetries} retries spent",
+                        FailureAction.Retry => $"{policy.MaxRetries} retries spent",
                         FailureAction.RetryOnce => $"{errorClass} twice in a row",
                         _ => $"{errorClass} is not retried on the same step",
                     };
@@ -288,7 +292,7 @@ public sealed class ChainRunner(
                 case ProviderFailure failure:
                     run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, LastChanceNote));
                     Log.GivingUp(logger, run.Request.RequestId, step.Provider, step.Model, attempt, failure.Class.ToWireName(), failure.HttpStatus, LastChanceNote);
-                    if (ErrorPolicy.ActionFor(failure.Class) == FailureAction.FailRequest)
+                    if (step.ActionFor(failure.Class) == FailureAction.FailRequest)
                         return run.Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}");
                     break;
             }

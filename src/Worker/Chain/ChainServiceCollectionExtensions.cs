@@ -6,7 +6,7 @@ namespace Worker.Chain;
 public static class ChainServiceCollectionExtensions
 {
     /// <summary>
-    /// The <c>Chains</c> and <c>Chain</c> sections, validated at start, the runner that walks a chain, and the chains'
+    /// The <c>Chains</c>, <c>Chain</c>, <c>Retry</c> and <c>ChainPolicies</c> sections, validated at start, the runner that walks a chain, and the chains'
     /// providers and models for ProviderHealth to watch.
     /// </summary>
     public static IServiceCollection AddChains(this IServiceCollection services)
@@ -14,6 +14,10 @@ public static class ChainServiceCollectionExtensions
         services.AddOptions<ChainsOptions>().BindConfiguration(ChainsOptions.Section).ValidateOnStart();
         services.AddOptions<ChainRunOptions>().BindConfiguration(ChainRunOptions.Section).ValidateDataAnnotationsByKey(ChainRunOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ChainsOptions>, ChainsOptionsValidator>();
+        services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetryOptions>, RetryOptionsValidator>();
+        services.AddOptions<ChainPoliciesOptions>().BindConfiguration(ChainPoliciesOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ChainPoliciesOptions>, ChainPoliciesOptionsValidator>();
         services.AddSingleton<ChainCatalog>();
         services.AddSingleton<IMonitoredModels>(sp => sp.GetRequiredService<ChainCatalog>());
         services.AddSingleton<CallCost>();

@@ -4,10 +4,10 @@ namespace Worker.Chain;
 /// <summary>What the chain does after a failed call.</summary>
 public enum FailureAction
 {
-    /// <summary>Call the same step again after a backoff (or the provider's Retry-After), while retries remain.</summary>
+    /// <summary>Call the same step again after a backoff (or the provider's Retry-After), while the class's retries remain.</summary>
     Retry,
 
-    /// <summary>Call the same step once more at once (no backoff, whatever MaxRetries says), then fall back.</summary>
+    /// <summary>Call the same step once more at once (no backoff, whatever the retry policy says), then fall back.</summary>
     RetryOnce,
 
     /// <summary>Stop using this step for this request and go to the next one.</summary>
@@ -18,8 +18,9 @@ public enum FailureAction
 }
 
 /// <summary>
-/// The error class to action table. It lives in one place so the README, the logs and the code agree;
-/// the reasons are the "why" printed in the README table.
+/// The default error class to action table. It lives in one place so the README, the logs and the code agree;
+/// the reasons are the "why" printed in the README table. A chain may change a class's action
+/// (<c>ChainPolicies:{chain}:Actions:{class}</c>), which the catalog resolves into <see cref="ChainStep.ActionFor"/>.
 /// </summary>
 public static class ErrorPolicy
 {
