@@ -64,6 +64,24 @@ public sealed class Sizes
     /// <summary>Scale: requests in flight per instance, and each instance's concurrency and prefetch (latency and window as in-flight's).</summary>
     public int ScaleInFlightPerInstance { get; set; } = 200;
 
+    /// <summary>Routing: requests per run (default chain, routed, routed with the fast primary degraded), at <see cref="Concurrency"/> in flight.</summary>
+    public int RoutingRequests { get; set; } = 1_000;
+
+    /// <summary>Routing: gemini-2.5-flash's latency (a short answer's time to last token, as commonly measured: 0.3 to 0.6 s).</summary>
+    public int RoutingFlashLatencyMs { get; set; } = 400;
+
+    /// <summary>Routing: gpt-4o-mini's latency (0.4 to 0.8 s).</summary>
+    public int RoutingMiniLatencyMs { get; set; } = 500;
+
+    /// <summary>Routing: gemini-2.5-pro's latency (a thinking model: 1.5 s and up).</summary>
+    public int RoutingProLatencyMs { get; set; } = 1_750;
+
+    /// <summary>Routing: o3-mini's latency (a reasoning model: about 2 s).</summary>
+    public int RoutingO3MiniLatencyMs { get; set; } = 2_000;
+
+    /// <summary>Routing: share of gemini-2.5-flash's calls answered 503 in the degraded run, in percent.</summary>
+    public int RoutingDegradedPercent { get; set; } = 30;
+
     public static Sizes Quick() => new()
     {
         DrainRequests = 3_000,
@@ -78,6 +96,7 @@ public sealed class Sizes
         HealthyRequests = 1_000,
         HealthyWarmUpRequests = 200,
         ScaleInFlightPerInstance = 50,
+        RoutingRequests = 200,
     };
 
     internal static IEnumerable<PropertyInfo> Knobs => typeof(Sizes).GetProperties();
@@ -91,7 +110,7 @@ public sealed class BenchOptions
 {
     public static readonly string[] ScenarioNames =
     [
-        "drain", "inflight", "outage", "recovery", "overhead", "partial-5xx", "partial-429", "partial-both", "partial-junk", "scale", "healthy",
+        "drain", "inflight", "outage", "recovery", "overhead", "partial-5xx", "partial-429", "partial-both", "partial-junk", "scale", "healthy", "routing",
     ];
 
     public bool Quick { get; private set; }

@@ -52,7 +52,9 @@ public sealed record CallCounters(
 
 /// <summary>What to do with one admitted call.</summary>
 /// <param name="Held">Completes when a holding profile lets its calls go; null when the call is not held.</param>
-internal readonly record struct CallPlan(Fault Fault, TimeSpan Latency, int RetryAfterSeconds, Task? Held = null, RateLimitState? RateLimit = null);
+/// <param name="ReplyToMaxTokens">Pad a successful reply to the request's maximum output tokens (<see cref="Faults.FaultProfile.ReplyToMaxTokens"/>).</param>
+internal readonly record struct CallPlan(Fault Fault, TimeSpan Latency, int RetryAfterSeconds, Task? Held = null, RateLimitState? RateLimit = null,
+    bool ReplyToMaxTokens = false);
 
 /// <summary>The <c>echo</c> fault's text: every request header, as a careless upstream error page shows them.</summary>
 internal static class Echo

@@ -7,12 +7,15 @@ internal static class Reply
 
     private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-    public static string Text(string target, string model, string lastUserMessage)
+    /// <param name="words">Pad the reply with filler to this many words (a benchmark's output length); null: no padding.</param>
+    public static string Text(string target, string model, string lastUserMessage, int? words = null)
     {
         var quoted = lastUserMessage.Length <= QuotedLength ? lastUserMessage : lastUserMessage[..QuotedLength];
         if (quoted.Length > 0 && char.IsHighSurrogate(quoted[^1]))
             quoted = quoted[..^1];
-        return $"Simulated reply from {target}/{model} to: {quoted}";
+        var text = $"Simulated reply from {target}/{model} to: {quoted}";
+        var missing = (words ?? 0) - CountWords(text);
+        return missing > 0 ? text + string.Concat(Enumerable.Repeat(" more", missing)) : text;
     }
 
     /// <summary>Whitespace-separated words: the simulator's stand-in for tokens.</summary>

@@ -69,7 +69,8 @@ internal sealed class TargetState(string name)
             _recent[_recentNext] = new CallRecord(nextSequence(), name, format, model, fault, now, key);
             _recentNext = (_recentNext + 1) % RecentCapacity;
             _recentCount = Math.Min(_recentCount + 1, RecentCapacity);
-            return new CallPlan(fault, _profile?.Latency ?? TimeSpan.Zero, retryAfter, _profile?.Released, limits);
+            return new CallPlan(fault, _profile?.LatencyOf(model) ?? TimeSpan.Zero, retryAfter, _profile?.Released, limits,
+                _profile?.ReplyToMaxTokens ?? false);
         }
     }
 

@@ -37,7 +37,11 @@ internal sealed class ActiveProfile
 
     public int ScriptRemaining => _script.Length - _cursor;
 
-    public TimeSpan Latency => TimeSpan.FromMilliseconds(Source.LatencyMs);
+    /// <summary>The delay before answering a call to <paramref name="model"/>: its own latency if the profile lists one.</summary>
+    public TimeSpan LatencyOf(string model) =>
+        TimeSpan.FromMilliseconds(Source.ModelLatencyMs.TryGetValue(model, out var ms) ? ms : Source.LatencyMs);
+
+    public bool ReplyToMaxTokens => Source.ReplyToMaxTokens;
 
     public int RetryAfterSeconds => Source.RetryAfterSeconds;
 

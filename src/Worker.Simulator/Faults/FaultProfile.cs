@@ -13,9 +13,25 @@ public sealed class FaultProfile
     private List<string> _script = [];
     private Dictionary<string, double> _rates = [];
     private string _outageFault = "503";
+    private Dictionary<string, int> _modelLatencyMs = [];
 
     /// <summary>Delay before every answer, errors included, in milliseconds. A client disconnect cuts it short.</summary>
     public int LatencyMs { get; set; }
+
+    /// <summary>
+    /// Latency per model, in milliseconds, in place of <see cref="LatencyMs"/> for calls to that model (exact model name),
+    /// e.g. <c>{"gemini-2.5-flash": 400, "gemini-2.5-pro": 1750}</c>: one target serves a fast and a slow model, and a
+    /// routing benchmark needs each at its own speed. Models not listed get <see cref="LatencyMs"/>.
+    /// </summary>
+    public Dictionary<string, int> ModelLatencyMs { get => _modelLatencyMs; set => _modelLatencyMs = value ?? []; }
+
+    /// <summary>
+    /// When true, a successful reply is padded to the request's maximum output tokens (Gemini <c>maxOutputTokens</c>,
+    /// OpenAI <c>max_completion_tokens</c> or <c>max_tokens</c>) in words, the simulator's stand-in for tokens, so the
+    /// reported output tokens, and the cost the worker derives from them, follow the request. Off, or without a maximum:
+    /// the short deterministic reply.
+    /// </summary>
+    public bool ReplyToMaxTokens { get; set; }
 
     /// <summary>Faults answered in order, one per call; once used up, the other rules apply.</summary>
     public List<string> Script { get => _script; set => _script = value ?? []; }
@@ -66,6 +82,8 @@ public sealed class FaultProfile
     internal FaultProfile Copy() => new()
     {
         LatencyMs = LatencyMs,
+        ModelLatencyMs = new(ModelLatencyMs),
+        ReplyToMaxTokens = ReplyToMaxTokens,
         Script = [.. Script],
         Always = Always,
         Rates = new(Rates),
@@ -91,6 +109,11 @@ public sealed class FaultProfile
 
         if (LatencyMs < 0)
             Fail("latencyMs", $"latencyMs must be 0 or more, not {LatencyMs}.");
+        foreach (var (model, latency) in ModelLatencyMs)
+        {
+            if (latency < 0)
+                Fail($"modelLatencyMs.{model}", $"modelLatencyMs of '{model}' must be 0 or more, not {latency}.");
+        }
         if (RetryAfterSeconds < 0)
             Fail("retryAfterSeconds", $"retryAfterSeconds must be 0 or more, not {RetryAfterSeconds}.");
         if (RequestsPerMinute < 0)

@@ -44,7 +44,7 @@ internal static class GeminiApi
         var plan = state.Admit(target, Format, model, prompt: request.LastUserText);
         return await CallPipeline.PlayAsync(context, plan, fault => fault == Fault.Echo
             ? GeminiWire.Error(500, "INTERNAL", Echo.Of(context.Request))
-            : GeminiWire.Answer(fault, target, model, request, plan.RetryAfterSeconds));
+            : GeminiWire.Answer(fault, target, model, request, plan.RetryAfterSeconds, plan.ReplyToMaxTokens));
 
         Task<IResult> Reject(Fault fault, IResult answer) =>
             CallPipeline.PlayAsync(context, state.Admit(target, Format, model, fault), _ => answer);

@@ -13,7 +13,8 @@ internal static class GeminiWire
 {
     private const string ContentType = "application/json; charset=UTF-8";
 
-    public static IResult Answer(Fault fault, string target, string model, GeminiRequest request, int retryAfterSeconds)
+    /// <param name="replyToMaxTokens">Pad a successful reply to the request's maxOutputTokens (<see cref="FaultProfile.ReplyToMaxTokens"/>).</param>
+    public static IResult Answer(Fault fault, string target, string model, GeminiRequest request, int retryAfterSeconds, bool replyToMaxTokens = false)
     {
         if (Error(fault, model, retryAfterSeconds) is { } error)
             return error;
@@ -21,8 +22,8 @@ internal static class GeminiWire
         var promptTokens = request.PromptWords;
         return fault switch
         {
-            Fault.Ok => Json(Success(target, model, request)),
-            Fault.Malformed => Truncated(Success(target, model, request)),
+            Fault.Ok => Json(Success(target, model, request, replyToMaxTokens)),
+            Fault.Malformed => Truncated(Success(target, model, request, replyToMaxTokens)),
             Fault.Empty => Json(Envelope(model, new JsonArray(), Usage(promptTokens))),
             Fault.Safety => Json(Envelope(model, new JsonArray(new JsonObject
             {
@@ -142,9 +143,9 @@ internal static class GeminiWire
         return Json(new JsonObject { ["error"] = error }, code);
     }
 
-    private static JsonObject Success(string target, string model, GeminiRequest request)
+    private static JsonObject Success(string target, string model, GeminiRequest request, bool replyToMaxTokens)
     {
-        var text = Reply.Text(target, model, request.LastUserText);
+        var text = Reply.Text(target, model, request.LastUserText, replyToMaxTokens ? request.MaxOutputTokens : null);
         return Envelope(model, new JsonArray(new JsonObject
         {
             ["content"] = new JsonObject

@@ -19,7 +19,7 @@ internal static class OpenAIWire
         if (Error(fault, request.Model, plan.RetryAfterSeconds, response) is { } error)
             return error;
 
-        var text = Reply.Text(target, request.Model, request.LastUserText);
+        var text = Reply.Text(target, request.Model, request.LastUserText, plan.ReplyToMaxTokens ? request.MaxTokens : null);
         return fault switch
         {
             Fault.Ok => Json(Completion(request, time, text, "stop", Reply.CountWords(text))),

@@ -31,6 +31,15 @@ public static class AuditQueries
         return calls;
     }
 
+    /// <summary>What the audit trail says the requests' calls cost: <c>SUM(attempts.cost_usd)</c>, beside the results' own figure.</summary>
+    public static async Task<decimal> CostUsdAsync(string connectionString, IReadOnlyCollection<Guid> requestIds, CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var command = source.CreateCommand("SELECT COALESCE(SUM(cost_usd), 0) FROM attempts WHERE request_id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = requestIds.ToArray() });
+        return (decimal)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>
     /// Steps of <paramref name="provider"/> that made no call, by reason: skipped (<c>breaker open</c>, <c>pacing</c>,
     /// <c>deadline</c>) or <c>deferred</c>.

@@ -167,6 +167,10 @@ public sealed class Broker : IAsyncDisposable
             json.WriteEndArray();
             if (request.Chain is not null)
                 json.WriteString("chain", request.Chain);
+            if (request.MaxOutputTokens is { } maxOutputTokens)
+                json.WriteNumber("maxOutputTokens", maxOutputTokens);
+            if (request.Route is { } route)
+                WriteRoute(json, route);
             json.WriteStartObject("metadata");
             foreach (var (key, value) in request.Metadata ?? new Dictionary<string, string>())
                 json.WriteString(key, value);
@@ -178,6 +182,17 @@ public sealed class Broker : IAsyncDisposable
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>The route hints a routing scenario sends (the fields it uses; the others stay at the worker's defaults).</summary>
+    private static void WriteRoute(Utf8JsonWriter json, RouteHints route)
+    {
+        json.WriteStartObject("route");
+        if (route.Complexity is not null)
+            json.WriteString("complexity", route.Complexity);
+        if (route.Quality is not null)
+            json.WriteString("quality", route.Quality);
+        json.WriteEndObject();
+    }
+
     internal static ResultInfo ReadResult(ReadOnlySpan<byte> body, bool succeeded)
     {
         var reader = new Utf8JsonReader(body);
@@ -185,10 +200,20 @@ public sealed class Broker : IAsyncDisposable
         var message = document.RootElement.GetProperty("message");
         var requestId = message.GetProperty("requestId").GetGuid();
         var attempts = message.TryGetProperty("attempts", out var a) ? a.GetInt32() : 0;
+        var cost = message.TryGetProperty("costUsd", out var c) ? Decimal(c) : null;
+        var model = message.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         return succeeded
-            ? new ResultInfo(requestId, true, message.GetProperty("provider").GetString(), attempts, message.GetProperty("fallbackUsed").GetBoolean())
-            : new ResultInfo(requestId, false, message.GetProperty("reason").GetString(), attempts, false);
+            ? new ResultInfo(requestId, true, message.GetProperty("provider").GetString(), attempts, message.GetProperty("fallbackUsed").GetBoolean(), cost, model)
+            : new ResultInfo(requestId, false, message.GetProperty("reason").GetString(), attempts, false, cost);
     }
+
+    /// <summary>A decimal as MassTransit writes it: a JSON number, or a string (its serializer writes decimals as strings to keep their precision).</summary>
+    private static decimal? Decimal(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => value.GetDecimal(),
+        JsonValueKind.String => decimal.Parse(value.GetString()!, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture),
+        _ => null,
+    };
 
     public async ValueTask DisposeAsync()
     {

@@ -35,8 +35,16 @@ public static class Load
     /// Returns once the last one is published; wait for the results with <see cref="RequestLog.WaitForAsync"/>.
     /// </summary>
     /// <param name="tag">Names the phase of each request at the moment it is published (e.g. warm-up, measured).</param>
-    public static async Task ClosedLoopAsync(Broker broker, RequestLog log, string scenario, int inFlight, int? total, double? until,
-        Func<string> tag, string? chain, CancellationToken cancellationToken)
+    public static Task ClosedLoopAsync(Broker broker, RequestLog log, string scenario, int inFlight, int? total, double? until,
+        Func<string> tag, string? chain, CancellationToken cancellationToken) =>
+        ClosedLoopAsync(broker, log, inFlight, total, until, i => NewRequest(scenario, i, chain), _ => tag(), cancellationToken);
+
+    /// <summary>
+    /// The closed loop with requests of the scenario's own making: <paramref name="build"/> makes the i-th, and
+    /// <paramref name="tag"/> names each by what it is (a workload class, say).
+    /// </summary>
+    public static async Task ClosedLoopAsync(Broker broker, RequestLog log, int inFlight, int? total, double? until,
+        Func<int, CompletionRequested> build, Func<CompletionRequested, string> tag, CancellationToken cancellationToken)
     {
         // Never disposed: a result arriving just after the loop ends may still release it.
         var slots = new SemaphoreSlim(inFlight);
@@ -53,8 +61,8 @@ public static class Load
                         return;
                 }
 
-                var request = NewRequest(scenario, i, chain);
-                log.Add(request.RequestId, tag(), Clock.Now);
+                var request = build(i);
+                log.Add(request.RequestId, tag(request), Clock.Now);
                 confirms.Add(broker.PublishAsync(request, null, cancellationToken));
             }
         }

@@ -25,11 +25,18 @@ public sealed class RequestRecord(Guid id, string tag, double publishedAt)
 
     public bool FallbackUsed { get; set; }
 
+    /// <summary>The result's <c>costUsd</c>: the worker's estimate of all calls made for it, from its price table.</summary>
+    public decimal? CostUsd { get; set; }
+
+    /// <summary>The model that answered (null for a failure).</summary>
+    public string? Model { get; set; }
+
     public double LatencySeconds => ResultAt is { } at ? at - PublishedAt : double.NaN;
 }
 
 /// <summary>The result a consumer read off the results queue.</summary>
-public readonly record struct ResultInfo(Guid RequestId, bool Succeeded, string? Outcome, int Attempts, bool FallbackUsed);
+public readonly record struct ResultInfo(Guid RequestId, bool Succeeded, string? Outcome, int Attempts, bool FallbackUsed, decimal? CostUsd = null,
+    string? Model = null);
 
 /// <summary>
 /// Every request of one scenario (or phase) and its result. Results for requests it does not know (an earlier
@@ -85,6 +92,8 @@ public sealed class RequestLog
             record.Outcome = result.Outcome;
             record.Attempts = result.Attempts;
             record.FallbackUsed = result.FallbackUsed;
+            record.CostUsd = result.CostUsd;
+            record.Model = result.Model;
         }
 
         var completed = Interlocked.Increment(ref _completed);

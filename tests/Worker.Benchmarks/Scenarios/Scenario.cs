@@ -28,6 +28,7 @@ public static class Scenarios
         "overhead" => new Overhead(),
         "scale" => new HorizontalScale(),
         "healthy" => new HealthyTraffic(),
+        "routing" => new Routing(),
         _ when PartialFailure.Cases.FirstOrDefault(c => c.Name == name) is { } partial => new PartialFailure(partial),
         _ => throw new ArgumentException($"Unknown scenario '{name}'", nameof(name)),
     };

@@ -34,6 +34,33 @@ public sealed class SimulatorStateTests
     }
 
     [Fact]
+    public void A_model_with_its_own_latency_gets_it_and_the_others_keep_the_target_latency()
+    {
+        var state = new SimulatorState(_time);
+        state.SetProfile("t", new FaultProfile { LatencyMs = 50, ModelLatencyMs = { ["fast"] = 400, ["slow"] = 1750 } });
+
+        Assert.Equal([400, 1750, 50], new[] { "fast", "slow", "other" }.Select(m => state.Admit("t", "gemini", m).Latency.TotalMilliseconds));
+    }
+
+    [Fact]
+    public void A_negative_model_latency_is_refused_naming_the_model()
+    {
+        var errors = new FaultProfile { ModelLatencyMs = { ["fast"] = -1 } }.Validate();
+
+        Assert.Contains("'fast'", errors["modelLatencyMs.fast"][0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reply_is_padded_to_the_asked_words_and_left_alone_without_them()
+    {
+        var plain = Reply.Text("gemini", "m", "Hello there");
+
+        Assert.Equal(300, Reply.CountWords(Reply.Text("gemini", "m", "Hello there", 300)));
+        Assert.Equal(plain, Reply.Text("gemini", "m", "Hello there", null));
+        Assert.Equal(plain, Reply.Text("gemini", "m", "Hello there", 2));
+    }
+
+    [Fact]
     public void Seeded_rates_repeat_the_same_sequence_and_land_near_their_rate()
     {
         static Fault[] Run(FakeTimeProvider time)
