@@ -13,7 +13,8 @@ namespace Worker.Contracts;
 /// <see cref="CompletionSucceeded.ReplayCount"/>).</param>
 /// <param name="Supersedes">The message id of the earlier outcome this one replaces, or null for a first outcome.</param>
 /// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
-/// <param name="CostUsd">Estimated cost of all calls made for this outcome, from the price table; null when no price is known.</param>
+/// <param name="CostUsd">Estimated cost in USD of all calls made for this outcome, from the price table (a JSON number, rounded to
+/// 8 decimals); 0 when no call was priced.</param>
 public sealed record CompletionFailed(
     Guid RequestId,
     string? ConversationId,
@@ -26,7 +27,7 @@ public sealed record CompletionFailed(
     int ReplayCount = 0,
     Guid? Supersedes = null,
     RouteDecision? Route = null,
-    decimal? CostUsd = null);
+    double? CostUsd = null);
 
 /// <summary>The stable values of <see cref="CompletionFailed.Reason"/>. Producers may switch on them.</summary>
 public static class FailureReasons

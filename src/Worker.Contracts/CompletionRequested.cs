@@ -33,7 +33,7 @@ public sealed record CompletionRequested(
 /// <param name="Quality">One of <see cref="RouteQuality"/>.</param>
 /// <param name="MaxCostUsd">The most this request may cost across all its calls, estimated before each call (prompt
 /// tokens estimated, the output budget, the price table). A call that would pass it is skipped; when no call fits, the
-/// request fails with <c>budget_exceeded</c>.</param>
+/// request fails with <c>budget_exceeded</c>. A JSON number (a double: budgets are estimates, not accounting).</param>
 /// <param name="Provider">Force this configured provider first.</param>
 /// <param name="Model">Force this model first (with <paramref name="Provider"/>, or on whichever provider serves it in the
 /// route).</param>
@@ -41,7 +41,7 @@ public sealed record CompletionRequested(
 public sealed record RouteHints(
     string? Complexity = null,
     string? Quality = null,
-    decimal? MaxCostUsd = null,
+    double? MaxCostUsd = null,
     string? Provider = null,
     string? Model = null,
     bool? FallbackAllowed = null);

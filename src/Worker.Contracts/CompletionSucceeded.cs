@@ -17,7 +17,8 @@ namespace Worker.Contracts;
 /// <param name="Supersedes">The message id of the earlier outcome this one replaces (a replay's answer after a parked
 /// failure), or null for a first outcome.</param>
 /// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
-/// <param name="CostUsd">Estimated cost of all calls made for this outcome, from the price table; null when no price is known.</param>
+/// <param name="CostUsd">Estimated cost in USD of all calls made for this outcome, from the price table (a JSON number, rounded to
+/// 8 decimals); 0 when no call was priced.</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -33,4 +34,4 @@ public sealed record CompletionSucceeded(
     int ReplayCount = 0,
     Guid? Supersedes = null,
     RouteDecision? Route = null,
-    decimal? CostUsd = null);
+    double? CostUsd = null);

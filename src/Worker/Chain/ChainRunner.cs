@@ -320,7 +320,7 @@ public sealed class ChainRunner(
         if (run.Request.Route?.MaxCostUsd is not { } max || costs?.Estimate(step.Model, run.Request) is not { } estimate)
             return null;
         var spent = run.PriorCostUsd + run.CostUsd;
-        return spent + estimate > max
+        return (double)(spent + estimate) > max
             ? $"{BudgetSkip}: estimate {estimate:0.######} USD with {spent:0.######} USD spent passes maxCostUsd {max:0.######} USD"
             : null;
     }

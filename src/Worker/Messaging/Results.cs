@@ -13,14 +13,14 @@ public static class Results
         OutcomeLineage lineage = default) =>
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
             outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now,
-            lineage.ReplayCount, lineage.Supersedes, outcome.Route, outcome.TotalCostUsd);
+            lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd);
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     /// <param name="outcome">The chain's outcome, for its route and cost; null for a request refused before routing.</param>
     public static CompletionFailed Failed(CompletionRequested request, string reason, string error, int attempts, DateTimeOffset now,
         bool deadLettered = false, OutcomeLineage lineage = default, ChainOutcome? outcome = null) =>
         new(request.RequestId, request.ConversationId, reason, error, attempts, deadLettered, request.Metadata, now,
-            lineage.ReplayCount, lineage.Supersedes, outcome?.Route, outcome?.TotalCostUsd);
+            lineage.ReplayCount, lineage.Supersedes, outcome?.Route, outcome is null ? null : (double)outcome.TotalCostUsd);
 
     /// <summary>
     /// Publishes with the mandatory flag: if no queue is bound to the result's exchange yet, RabbitMQ returns the

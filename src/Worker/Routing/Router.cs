@@ -43,8 +43,8 @@ public sealed class Router(
             return $"route.complexity '{complexity}' is not one of {string.Join(", ", RouteComplexity.All)}";
         if (route.Quality is { } quality && !RouteQuality.All.Contains(quality))
             return $"route.quality '{quality}' is not one of {string.Join(", ", RouteQuality.All)}";
-        if (route.MaxCostUsd is { } max && max <= 0)
-            return $"route.maxCostUsd must be above 0, was {max}";
+        if (route.MaxCostUsd is { } max && !(max > 0 && double.IsFinite(max)))
+            return $"route.maxCostUsd must be a number above 0, was {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
         if (route.Provider is { } provider && !providers.Value.ContainsKey(provider))
             return $"route.provider '{provider}' is not a configured provider; configured: {string.Join(", ", providers.Value.Keys)}";
         if (route.Model is { } model && string.IsNullOrWhiteSpace(model))

@@ -81,14 +81,14 @@ public sealed class RoutingTests(PipelineFixture fixture) : IDisposable
     [Fact]
     public async Task A_budget_no_provider_fits_fails_budget_exceeded_without_a_call()
     {
-        var request = Routed(new RouteHints(Complexity: RouteComplexity.Expert, MaxCostUsd: 0.000001m)) with { MaxOutputTokens = 4000 };
+        var request = Routed(new RouteHints(Complexity: RouteComplexity.Expert, MaxCostUsd: 0.000001)) with { MaxOutputTokens = 4000 };
 
         var result = await _f.Producer.RequestAsync<CompletionFailed>(request);
 
         Assert.Equal(FailureReasons.BudgetExceeded, result.Reason);
         Assert.Equal(0, result.Attempts);
         Assert.False(result.DeadLettered);
-        Assert.Equal(0m, result.CostUsd);
+        Assert.Equal(0.0, result.CostUsd);
         Assert.Contains("passes maxCostUsd", result.Error);
         Assert.Equal(0, Calls("gemini") + Calls("openai"));
     }

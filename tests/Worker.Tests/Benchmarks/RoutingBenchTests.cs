@@ -73,7 +73,7 @@ public sealed class RoutingBenchTests
     public void A_result_cost_is_read_as_MassTransit_writes_it()
     {
         var result = new CompletionSucceeded(Guid.NewGuid(), null, "ok", "gemini", "gemini-2.5-flash", false, 1, 73, 250, null,
-            DateTimeOffset.UnixEpoch, CostUsd: 0.00064650m);
+            DateTimeOffset.UnixEpoch, CostUsd: 0.0006465);
         var body = "{\"message\":" + JsonSerializer.Serialize(result, SystemTextJsonMessageSerializer.Options) + "}";
 
         var read = Broker.ReadResult(Encoding.UTF8.GetBytes(body), succeeded: true);

@@ -26,7 +26,7 @@ public class ChainBudgetTests
 
     private static readonly ChainStep[] ProThenMini = [Step(0, "gemini", "pro"), Step(1, "openai", "mini")];
 
-    private static CompletionRequested Request(decimal? maxCost = null, string? tenant = null) =>
+    private static CompletionRequested Request(double? maxCost = null, string? tenant = null) =>
         new(Guid.NewGuid(), null, [new ChatMessage("user", "hi")], MaxOutputTokens: 1000, Route: new RouteHints(MaxCostUsd: maxCost), Tenant: tenant);
 
     private Task<ChainOutcome> Run(CompletionRequested request, ITenantBudgets? tenants, params ScriptedProvider[] providers)
@@ -42,7 +42,7 @@ public class ChainBudgetTests
         var gemini = new ScriptedProvider("gemini", Ok());
         var openai = new ScriptedProvider("openai", Ok("cheap"));
 
-        var outcome = await Run(Request(maxCost: 0.001m), null, gemini, openai);
+        var outcome = await Run(Request(maxCost: 0.001), null, gemini, openai);
 
         Assert.True(outcome.Succeeded);
         Assert.Equal(0, gemini.Calls);
@@ -57,7 +57,7 @@ public class ChainBudgetTests
         var gemini = new ScriptedProvider("gemini", Ok());
         var openai = new ScriptedProvider("openai", Ok());
 
-        var outcome = await Run(Request(maxCost: 0.0001m), null, gemini, openai);
+        var outcome = await Run(Request(maxCost: 0.0001), null, gemini, openai);
 
         Assert.Equal(FailureReasons.BudgetExceeded, outcome.FailureReason);
         Assert.Equal(0, outcome.CallCount);
@@ -75,7 +75,7 @@ public class ChainBudgetTests
             NullLogger<ChainRunner>.Instance, new FixedRandom(0.5), Guards.Costs(Prices));
         var start = new ChainStart(0, 1, PriorCalls: 2, DeferralStartedAt: null) { PriorCostUsd = 0.0095m };
 
-        var outcome = await _time.Drive(Task.Run(() => runner.RunAsync(Request(maxCost: 0.0102m), ProThenMini, start, CancellationToken.None)));
+        var outcome = await _time.Drive(Task.Run(() => runner.RunAsync(Request(maxCost: 0.0102), ProThenMini, start, CancellationToken.None)));
 
         Assert.True(outcome.Succeeded);
         Assert.Equal((0, 1), (gemini.Calls, openai.Calls));

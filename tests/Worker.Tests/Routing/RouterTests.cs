@@ -160,7 +160,7 @@ public class RouterTests
     [Theory]
     [InlineData("hard", null, null, null, null, null, "route.complexity 'hard' is not one of trivial, simple, moderate, complex, expert")]
     [InlineData(null, "perfect", null, null, null, null, "route.quality 'perfect' is not one of draft, production, critical")]
-    [InlineData(null, null, "0", null, null, null, "route.maxCostUsd must be above 0, was 0")]
+    [InlineData(null, null, "0", null, null, null, "route.maxCostUsd must be a number above 0, was 0")]
     [InlineData(null, null, null, "anthropic", null, null, "route.provider 'anthropic' is not a configured provider; configured: gemini, openai, local")]
     [InlineData(null, null, null, null, "gpt-9", null, "route.model 'gpt-9' is not served by any configured chain; name route.provider too")]
     [InlineData(null, null, null, "local", null, null, "route.provider 'local' has no model in any configured chain; name route.model too")]
@@ -168,7 +168,7 @@ public class RouterTests
     public void Invalid_route_hints_are_named(string? complexity, string? quality, string? maxCost, string? provider, string? model, bool? fallback,
         string problem)
     {
-        var hints = new RouteHints(complexity, quality, maxCost is null ? null : decimal.Parse(maxCost, System.Globalization.CultureInfo.InvariantCulture),
+        var hints = new RouteHints(complexity, quality, maxCost is null ? null : double.Parse(maxCost, System.Globalization.CultureInfo.InvariantCulture),
             provider, model, fallback);
 
         Assert.Equal(problem, Router().Problem(Request(hints)));
