@@ -17,6 +17,10 @@ public sealed class Demo(IBus bus, ResultInbox inbox, Uri? simulator)
     public async Task RunAsync()
     {
         await Scenario("Healthy: three requests, Gemini answers each on the first call", 3);
+        await Scenario("Routed: trivial work goes to the fast chain (gemini-2.5-flash); the result says where, why and what it cost", 1,
+            new RouteHints(Complexity: RouteComplexity.Trivial, Quality: RouteQuality.Draft));
+        await Scenario("Routed with a cap no provider fits: CompletionFailed budget_exceeded, no call made", 1,
+            new RouteHints(Complexity: RouteComplexity.Expert, MaxCostUsd: 0.000001));
         if (simulator is null)
         {
             Console.WriteLine("(Fault scenarios need the simulator; real providers were used, so they are skipped.)");
@@ -42,7 +46,7 @@ public sealed class Demo(IBus bus, ResultInbox inbox, Uri? simulator)
         Console.WriteLine("Simulator faults cleared.");
     }
 
-    private async Task Scenario(string title, int count)
+    private async Task Scenario(string title, int count, RouteHints? route = null)
     {
         Console.WriteLine();
         Console.WriteLine($"--- {title}");
@@ -50,7 +54,7 @@ public sealed class Demo(IBus bus, ResultInbox inbox, Uri? simulator)
         var requests = Enumerable.Range(1, count)
             .Select(i => new CompletionRequested(Guid.NewGuid(), $"demo-chat-{i}",
                 [new ChatMessage(ChatRoles.System, "You write short, friendly sales emails."), new ChatMessage(ChatRoles.User, $"Draft opener #{i} for a logistics lead.")],
-                Metadata: new Dictionary<string, string> { ["demo"] = "true" }))
+                MaxOutputTokens: 400, Metadata: new Dictionary<string, string> { ["demo"] = "true" }, Route: route))
             .ToList();
         foreach (var request in requests)
         {

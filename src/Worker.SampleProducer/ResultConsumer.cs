@@ -42,11 +42,19 @@ public sealed class ResultInbox
             case CompletionSucceeded s:
                 Console.WriteLine($"  OK     {s.RequestId:D} by {s.Provider}/{s.Model}, attempts {s.Attempts}, fallback {s.FallbackUsed}, tokens {s.InputTokens}/{s.OutputTokens}");
                 Console.WriteLine($"         \"{s.Text}\"");
+                PrintRoute(s.Route, s.CostUsd);
                 break;
             case CompletionFailed f:
                 Console.WriteLine($"  FAILED {f.RequestId:D} {f.Reason} after {f.Attempts} call(s), parked {f.DeadLettered}");
                 Console.WriteLine($"         {f.Error}");
+                PrintRoute(f.Route, f.CostUsd);
                 break;
         }
+    }
+
+    private static void PrintRoute(RouteDecision? route, double? costUsd)
+    {
+        if (route is not null)
+            Console.WriteLine($"         route {route.Tier}: {string.Join(" > ", route.Candidates)} ({route.Reason}), cost {costUsd ?? 0:0.######} USD");
     }
 }

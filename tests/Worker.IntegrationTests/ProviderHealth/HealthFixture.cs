@@ -77,6 +77,9 @@ public sealed class HealthFixture : IAsyncLifetime
         settings["ProviderHealth:PingTimeout"] = "00:00:05";
         settings["ProviderHealth:SyncInterval"] = "00:00:05";
         settings["ProviderHealth:AlertInterval"] = "00:00:30";
+        // Pacing per instance: these workers share a database with every other test's, whose heartbeats would otherwise
+        // split the paced provider's budget among them (InstanceRegistryTests covers the split).
+        settings["ProviderHealth:HeartbeatInterval"] = "00:00:00";
         settings["OPS_API_KEY"] = OpsKey;
         settings["Retention:Days"] = "0";
         settings["Providers:paced:Kind"] = "Gemini";
