@@ -19,6 +19,8 @@ namespace Worker.Contracts;
 /// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
 /// <param name="CostUsd">Estimated cost in USD of all calls made for this outcome, from the price table (a JSON number, rounded to
 /// 8 decimals); 0 when no call was priced.</param>
+/// <param name="Source">Where the text came from; see <see cref="ResultSources"/>. Always <c>provider</c> today. A result
+/// stored before the field existed reads as <c>provider</c> too.</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -34,4 +36,12 @@ public sealed record CompletionSucceeded(
     int ReplayCount = 0,
     Guid? Supersedes = null,
     RouteDecision? Route = null,
-    double? CostUsd = null);
+    double? CostUsd = null,
+    string Source = ResultSources.Provider);
+
+/// <summary>The stable values of <see cref="CompletionSucceeded.Source"/>. Producers may switch on them.</summary>
+public static class ResultSources
+{
+    /// <summary>A provider call answered this request (<see cref="CompletionSucceeded.Provider"/> names it).</summary>
+    public const string Provider = "provider";
+}

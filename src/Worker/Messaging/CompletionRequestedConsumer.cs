@@ -102,6 +102,8 @@ public sealed class CompletionRequestedConsumer(
                 if (await audit.DeferAsync(request, claim, outcome, cancellationToken))
                 {
                     Log.Deferred(logger, request.RequestId, deferral.Kind, deferral.ResumeAt, deferral.StepIndex, deferral.Attempt, deferral.Reason);
+                    await DelayNotices.TryPublishAsync(context,
+                        DelayNotices.Build(request, outcome, deferral, claim.ReplayCount, time.GetUtcNow()), logger);
                 }
                 else
                 {

@@ -49,4 +49,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
         Message = "Request {RequestId}: the broker connection dropped while it ran; its outcome is stored and the redelivery publishes it")]
     public static partial void TransportLost(ILogger logger, Guid requestId);
+
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: its deferral is stored but the CompletionDelayed notice could not be published ({Error}); the request resumes as planned")]
+    public static partial void DelayNoticeNotPublished(ILogger logger, Guid requestId, string error);
 }

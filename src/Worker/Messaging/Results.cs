@@ -13,7 +13,7 @@ public static class Results
         OutcomeLineage lineage = default) =>
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
             outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now,
-            lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd);
+            lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd, ResultSources.Provider);
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     /// <param name="outcome">The chain's outcome, for its route and cost; null for a request refused before routing.</param>

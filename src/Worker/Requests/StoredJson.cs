@@ -82,8 +82,16 @@ public static class StoredJson
     /// <summary>The stored result of a row in <paramref name="status"/>; null when there is none (rows written before it was kept).</summary>
     public static RequestResult? ReadResult(string status, string? json) => json is null ? null : status switch
     {
-        RequestStatus.Succeeded => JsonSerializer.Deserialize<CompletionSucceeded>(json, Options)!,
+        RequestStatus.Succeeded => WithSource(JsonSerializer.Deserialize<CompletionSucceeded>(json, Options)!),
         RequestStatus.Failed or RequestStatus.Parked => JsonSerializer.Deserialize<CompletionFailed>(json, Options)!,
         _ => null,
     };
+
+    /// <summary>
+    /// A result stored before <see cref="CompletionSucceeded.Source"/> existed has no such property and gets the parameter's
+    /// default; one written as an explicit null (by hand, or by another serializer) is normalized here too, so a
+    /// re-published old result always says <c>provider</c>, which is what every stored result was.
+    /// </summary>
+    private static CompletionSucceeded WithSource(CompletionSucceeded stored) =>
+        stored.Source is null ? stored with { Source = ResultSources.Provider } : stored;
 }

@@ -3,6 +3,7 @@ using Worker.Audit;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
 using Worker.IntegrationTests.Infrastructure;
+using Worker.Messaging;
 using Worker.Persistence;
 using Worker.Simulator.Faults;
 
@@ -58,6 +59,30 @@ public sealed class DeferralTests(PipelineFixture fixture) : IAsyncLifetime
         await using var left = _db.CreateCommand("SELECT count(*) FROM deferred_requests WHERE request_id = $1");
         left.Parameters.Add(new NpgsqlParameter { Value = request.RequestId });
         Assert.Equal(0L, await left.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task The_producer_hears_of_the_deferral_before_its_one_result()
+    {
+        _f.Sim.SetProfile("gemini", new FaultProfile { Script = ["429"], RetryAfterSeconds = 7 });
+        var request = TestProducer.NewRequest($"tell me you wait {Guid.NewGuid():N}");
+        var published = DateTimeOffset.UtcNow;
+
+        await _f.Producer.PublishAsync(request);
+
+        var (messageId, notice) = (await Eventually.ValueAsync(() => Task.FromResult(_f.Producer.Delays(request.RequestId)), d => d.Count > 0,
+            TimeSpan.FromSeconds(30), $"a CompletionDelayed for {request.RequestId}")).Single();
+        Assert.Equal((DelayReasons.RetryWait, 1, 0, request.ConversationId), (notice.Reason, notice.Attempts, notice.ReplayCount, notice.ConversationId));
+        Assert.Equal("acme", notice.Metadata!["tenant"]);
+        Assert.Contains("gemini", notice.Detail);
+        Assert.True(notice.ExpectedResumeAt >= published.AddSeconds(7), $"expected to resume at {notice.ExpectedResumeAt:O}");
+        Assert.Equal(DelayNotices.MessageId(request.RequestId, notice.ExpectedResumeAt), messageId);
+
+        var result = Assert.IsType<CompletionSucceeded>(await _f.Producer.WaitForResultAsync(request.RequestId));
+        Assert.Equal(("gemini", ResultSources.Provider, 2), (result.Provider, result.Source, result.Attempts));
+        Assert.Equal(1, _f.Producer.ResultCount(request.RequestId));
+        Assert.Single(_f.Producer.Delays(request.RequestId));
+        Assert.IsType<CompletionDelayed>(_f.Producer.Timeline(request.RequestId)[0]);
     }
 
     private async Task<RequestRow> WaitForStatusAsync(Guid requestId, string status) =>

@@ -8,7 +8,8 @@ namespace Worker.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A chat backend's side of the bus, in a service provider of its own: it publishes requests and collects every
-/// result it receives, so tests can check that each request got exactly one.
+/// result it receives, so tests can check that each request got exactly one. Delay notices (<see cref="CompletionDelayed"/>)
+/// are kept apart from results, with every message's arrival order, so tests can check what came before the result.
 /// </summary>
 public sealed class TestProducer : IAsyncDisposable
 {
@@ -18,6 +19,8 @@ public sealed class TestProducer : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, int> _counts = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _all = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<Guid?>> _messageIds = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<(Guid? MessageId, CompletionDelayed Notice)>> _delays = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _timeline = new();
 
     private readonly string _resultsQueue;
 
@@ -47,6 +50,7 @@ public sealed class TestProducer : IAsyncDisposable
                 {
                     e.Handler<CompletionSucceeded>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message, ctx.MessageId));
                     e.Handler<CompletionFailed>(ctx => producer!.Record(ctx.Message.RequestId, ctx.Message, ctx.MessageId));
+                    e.Handler<CompletionDelayed>(ctx => producer!.RecordDelay(ctx.Message, ctx.MessageId));
                 });
             });
         });
@@ -107,8 +111,23 @@ public sealed class TestProducer : IAsyncDisposable
         return Results(requestId);
     }
 
+    /// <summary>Every delay notice received for <paramref name="requestId"/>, with its message id, in arrival order.</summary>
+    public IReadOnlyList<(Guid? MessageId, CompletionDelayed Notice)> Delays(Guid requestId) =>
+        _delays.TryGetValue(requestId, out var all) ? [.. all] : [];
+
+    /// <summary>Every message (delay notice or result) received for <paramref name="requestId"/>, in arrival order.</summary>
+    public IReadOnlyList<object> Timeline(Guid requestId) => _timeline.TryGetValue(requestId, out var all) ? [.. all] : [];
+
+    private Task RecordDelay(CompletionDelayed notice, Guid? messageId)
+    {
+        _delays.GetOrAdd(notice.RequestId, _ => new()).Enqueue((messageId, notice));
+        _timeline.GetOrAdd(notice.RequestId, _ => new()).Enqueue(notice);
+        return Task.CompletedTask;
+    }
+
     private Task Record(Guid requestId, object result, Guid? messageId = null)
     {
+        _timeline.GetOrAdd(requestId, _ => new()).Enqueue(result);
         _all.GetOrAdd(requestId, _ => new()).Enqueue(result);
         _messageIds.GetOrAdd(requestId, _ => new()).Enqueue(messageId);
         _counts.AddOrUpdate(requestId, 1, (_, n) => n + 1);

@@ -29,7 +29,9 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         ["gemini"] = new("gemini", Ok("from gemini")),
         ["openai"] = new("openai", Ok("from openai")),
     };
+    private const string Patient = "patient";
     private readonly MemoryLifecycle _lifecycle = new();
+    private ChainRunOptions? _run;
     private readonly ServiceProvider _services;
     private readonly ITestHarness _harness;
 
@@ -42,6 +44,8 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
                 new ChainStepOptions { Provider = "gemini", Model = "gemini-2.5-pro", MaxRetries = 0 },
                 new ChainStepOptions { Provider = "openai", Model = "o3-mini", MaxRetries = 0 },
             ],
+            // One step with a retry: a long Retry-After defers the request instead of falling back.
+            [Patient] = [new ChainStepOptions { Provider = "gemini", Model = "gemini-2.5-pro", MaxRetries = 1 }],
         };
         _services = new ServiceCollection()
             .AddLogging()
@@ -52,7 +56,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddMetrics()
             .AddSingleton<WorkerMetrics>()
             .AddSingleton(sp => new ChainRunner(new Registry(_providers), Guards.Breakers(TimeProvider.System), Guards.Budgets(TimeProvider.System),
-                Guards.ChainRun(), TimeProvider.System, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5)))
+                Guards.ChainRun(_run), TimeProvider.System, NullLogger<ChainRunner>.Instance, new FixedRandom(0.5)))
             .AddSingleton<IRequestLifecycle>(_lifecycle)
             .AddSingleton(sp => new ClaimLeases(_lifecycle, Options.Create(new ClaimLeaseOptions()), TimeProvider.System, NullLogger<ClaimLeases>.Instance))
             .AddSingleton(Options.Create(new RequestLimits()))
@@ -76,6 +80,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
     {
         CompletionSucceeded s => s.RequestId,
         CompletionFailed f => f.RequestId,
+        CompletionDelayed d => d.RequestId,
         _ => Guid.Empty,
     };
 
@@ -88,7 +93,8 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         await _harness.Bus.Publish(request);
 
         var result = await ResultAsync<CompletionSucceeded>(request.RequestId);
-        Assert.Equal(("from gemini", "gemini", false), (result.Text, result.Provider, result.FallbackUsed));
+        Assert.Equal(("from gemini", "gemini", false, ResultSources.Provider), (result.Text, result.Provider, result.FallbackUsed, result.Source));
+        Assert.Equal("provider", result.Source);
         Assert.Equal(RequestResult.MessageId(request.RequestId), _harness.Published.Select<CompletionSucceeded>().Single().Context.MessageId);
         Assert.Equal(["claim", "complete"], _lifecycle.Calls(request.RequestId));
         Assert.Equal(1, _providers["gemini"].Calls);
@@ -168,6 +174,103 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal(("from openai", "openai", true, 2), (result.Text, result.Provider, result.FallbackUsed, result.Attempts));
     }
 
+    [Fact]
+    public async Task A_deferred_run_publishes_one_delay_notice_with_the_resume_time_and_no_result()
+    {
+        _run = new ChainRunOptions { InProcessWaitLimit = TimeSpan.FromSeconds(5), MaxDeferral = TimeSpan.FromMinutes(10) };
+        _providers["gemini"] = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromSeconds(60)));
+        await _harness.Start();
+        var request = Request(Patient) with { Metadata = new Dictionary<string, string> { ["crm"] = "hubspot" } };
+        var published = DateTimeOffset.UtcNow;
+
+        await _harness.Bus.Publish(request);
+
+        var notice = await ResultAsync<CompletionDelayed>(request.RequestId);
+        Assert.Equal((request.RequestId, "conv-1", DelayReasons.RetryWait, 1, 0), (notice.RequestId, notice.ConversationId, notice.Reason,
+            notice.Attempts, notice.ReplayCount));
+        Assert.Equal("hubspot", notice.Metadata!["crm"]);
+        Assert.Contains("gemini/gemini-2.5-pro", notice.Detail);
+        // Never earlier than the provider asked for.
+        Assert.True(notice.ExpectedResumeAt >= published.AddSeconds(60), $"resume at {notice.ExpectedResumeAt:O}");
+        Assert.True(notice.DelayedAt >= published && notice.DelayedAt < notice.ExpectedResumeAt);
+        var sent = _harness.Published.Select<CompletionDelayed>().Single();
+        Assert.Equal(DelayNotices.MessageId(request.RequestId, notice.ExpectedResumeAt), sent.Context.MessageId);
+        Assert.NotEqual(RequestResult.MessageId(request.RequestId), sent.Context.MessageId);
+        Assert.Equal(["claim", "defer"], _lifecycle.Calls(request.RequestId));
+        Assert.False(await _harness.Published.Any<CompletionSucceeded>());
+        Assert.False(await _harness.Published.Any<CompletionFailed>());
+    }
+
+    [Fact]
+    public async Task A_deferral_whose_claim_was_lost_publishes_no_delay_notice()
+    {
+        _run = new ChainRunOptions { InProcessWaitLimit = TimeSpan.FromSeconds(5), MaxDeferral = TimeSpan.FromMinutes(10) };
+        _providers["gemini"] = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromSeconds(60)));
+        await _harness.Start();
+        var request = Request(Patient);
+        _lifecycle.LostClaims.Add(request.RequestId);
+
+        await _harness.Bus.Publish(request);
+
+        Assert.True(await _harness.Consumed.Any<CompletionRequested>(m => m.Context.Message.RequestId == request.RequestId));
+        await Eventually(() => _lifecycle.Calls(request.RequestId).Contains("defer"));
+        Assert.False(await _harness.Published.Any<CompletionDelayed>());
+        Assert.False(await _harness.Published.Any<CompletionSucceeded>());
+        Assert.Equal(1, _providers["gemini"].Calls);
+    }
+
+    [Fact]
+    public void The_delay_reason_is_the_public_code_of_the_deferral_kind_and_in_flight_has_none()
+    {
+        Assert.Equal(DelayReasons.RetryWait, DelayNotices.ReasonOf(DeferralKinds.Retry));
+        Assert.Equal(DelayReasons.RateLimited, DelayNotices.ReasonOf(DeferralKinds.Pacing));
+        Assert.Equal(DelayReasons.ProvidersUnavailable, DelayNotices.ReasonOf(DeferralKinds.Unavailable));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DelayNotices.ReasonOf(DeferralKinds.InFlight));
+    }
+
+    [Fact]
+    public void Each_deferral_of_a_request_has_its_own_stable_notice_id()
+    {
+        var id = Guid.NewGuid();
+        var first = DateTimeOffset.UtcNow;
+
+        Assert.Equal(DelayNotices.MessageId(id, first), DelayNotices.MessageId(id, first));
+        Assert.NotEqual(DelayNotices.MessageId(id, first), DelayNotices.MessageId(id, first.AddSeconds(66)));
+        Assert.NotEqual(DelayNotices.MessageId(id, first), DelayNotices.MessageId(Guid.NewGuid(), first));
+    }
+
+    [Fact]
+    public async Task A_stored_result_from_before_source_existed_is_republished_as_provider()
+    {
+        // A requests.result row as older versions wrote it: no "source".
+        var request = Request();
+        var old = $$"""
+            {"requestId":"{{request.RequestId}}","conversationId":"conv-1","text":"stored","provider":"gemini","model":"gemini-2.5-pro",
+             "fallbackUsed":false,"attempts":1,"inputTokens":3,"outputTokens":4,"metadata":null,"completedAt":"2026-11-01T10:00:00+00:00",
+             "replayCount":0}
+            """;
+        var stored = Assert.IsType<RequestResult.Succeeded>(StoredJson.ReadResult(RequestStatus.Succeeded, old));
+        Assert.Equal(ResultSources.Provider, stored.Message.Source);
+        var explicitNull = Assert.IsType<RequestResult.Succeeded>(StoredJson.ReadResult(RequestStatus.Succeeded, old.Replace("\"replayCount\":0", "\"replayCount\":0,\"source\":null")));
+        Assert.Equal(ResultSources.Provider, explicitNull.Message.Source);
+        _lifecycle.StoredJsonOf[request.RequestId] = old;
+        await _harness.Start();
+
+        await _harness.Bus.Publish(request);
+
+        var result = await ResultAsync<CompletionSucceeded>(request.RequestId);
+        Assert.Equal(("stored", ResultSources.Provider), (result.Text, result.Source));
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _harness.Stop();
@@ -208,6 +311,12 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
 
         public HashSet<Guid> RunningElsewhere { get; } = [];
 
+        /// <summary>Stored results as raw JSON, for rows written by older versions.</summary>
+        public Dictionary<Guid, string> StoredJsonOf { get; } = [];
+
+        /// <summary>Requests whose deferral finds the claim taken by another delivery (its lease lapsed meanwhile).</summary>
+        public HashSet<Guid> LostClaims { get; } = [];
+
         public IReadOnlyList<string> Calls(Guid requestId) => [.. _calls.Where(c => c.Id == requestId).Select(c => c.Call)];
 
         public Task<RequestClaim> ClaimAsync(CompletionRequested request, CancellationToken cancellationToken)
@@ -223,6 +332,11 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             {
                 return Task.FromResult(new RequestClaim(ClaimOutcome.Waiting, Guid.Empty, now, RequestStatus.InProgress, ChainStart.Beginning,
                     Detail: "running elsewhere"));
+            }
+
+            if (StoredJsonOf.TryGetValue(request.RequestId, out var json))
+            {
+                return Task.FromResult(new RequestClaim(ClaimOutcome.Finished, Guid.Empty, now, RequestStatus.Succeeded, ChainStart.Beginning, json));
             }
 
             if (Finished.TryGetValue(request.RequestId, out var stored))
@@ -253,7 +367,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         public Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
         {
             _calls.Enqueue((request.RequestId, "defer"));
-            return Task.FromResult(true);
+            return Task.FromResult(!LostClaims.Contains(request.RequestId));
         }
 
         public Task<(RequestResult Result, bool IsRequestResult)> RejectAsync(CompletionRequested request, string problem, DateTimeOffset receivedAt,
