@@ -40,6 +40,7 @@ public static class DelayNotices
         Span<byte> input = stackalloc byte[16 + 8 + 8];
         requestId.TryWriteBytes(input);
         "delayed:"u8.CopyTo(input[16..]);
+        // Microseconds, as PostgreSQL stores resume_at: the same deferral read back from its row gets the same id.
         BitConverter.TryWriteBytes(input[24..], resumeAt.UtcTicks / 10 * 10);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(input, hash);
