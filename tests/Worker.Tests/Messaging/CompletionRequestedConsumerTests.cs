@@ -213,7 +213,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         await _harness.Bus.Publish(request);
 
         Assert.True(await _harness.Consumed.Any<CompletionRequested>(m => m.Context.Message.RequestId == request.RequestId));
-        await Eventually(() => _lifecycle.Calls(request.RequestId).Contains("defer"));
+        await _lifecycle.DeferredAsync(request.RequestId).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(await _harness.Published.Any<CompletionDelayed>());
         Assert.False(await _harness.Published.Any<CompletionSucceeded>());
         Assert.Equal(1, _providers["gemini"].Calls);
@@ -262,15 +262,6 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal(("stored", ResultSources.Provider), (result.Text, result.Source));
     }
 
-    private static async Task Eventually(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _harness.Stop();
@@ -316,6 +307,12 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
 
         /// <summary>Requests whose deferral finds the claim taken by another delivery (its lease lapsed meanwhile).</summary>
         public HashSet<Guid> LostClaims { get; } = [];
+
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, TaskCompletionSource> _deferred = new();
+
+        /// <summary>Completes when the consumer has called <see cref="DeferAsync"/> for the request: a condition, not a poll.</summary>
+        public Task DeferredAsync(Guid requestId) =>
+            _deferred.GetOrAdd(requestId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
         public IReadOnlyList<string> Calls(Guid requestId) => [.. _calls.Where(c => c.Id == requestId).Select(c => c.Call)];
 
@@ -367,6 +364,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         public Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
         {
             _calls.Enqueue((request.RequestId, "defer"));
+            _deferred.GetOrAdd(request.RequestId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             return Task.FromResult(!LostClaims.Contains(request.RequestId));
         }
 
