@@ -118,7 +118,7 @@ public class ChainRunnerTests
     [Fact]
     public async Task Hanging_provider_times_out_and_falls_back_as_a_classified_timeout()
     {
-        var gemini = new ScriptedProvider("gemini", Hang());
+        var gemini = new ScriptedProvider("gemini", Hang(_time));
         var openai = new ScriptedProvider("openai", Ok());
         var started = _time.GetUtcNow();
 
@@ -216,7 +216,7 @@ public class ChainRunnerTests
     [Fact]
     public async Task Attempt_timeout_is_cut_to_the_time_left_and_then_the_deadline_ends_the_chain()
     {
-        var gemini = new ScriptedProvider("gemini", Hang());
+        var gemini = new ScriptedProvider("gemini", Hang(_time));
         var openai = new ScriptedProvider("openai", Ok());
         var started = _time.GetUtcNow();
 
@@ -233,7 +233,7 @@ public class ChainRunnerTests
     public async Task Shutdown_cancellation_propagates_instead_of_becoming_a_timeout()
     {
         using var shutdown = new CancellationTokenSource();
-        var runner = Runner([new ScriptedProvider("gemini", Hang())]);
+        var runner = Runner([new ScriptedProvider("gemini", Hang(_time))]);
 
         var run = runner.RunAsync(Request(), [Step(0, "gemini")], shutdown.Token);
         await shutdown.CancelAsync();

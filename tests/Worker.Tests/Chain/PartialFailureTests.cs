@@ -133,7 +133,7 @@ public class PartialFailureTests
     public async Task No_last_chance_without_the_time_to_answer_before_the_deadline()
     {
         var gemini = new ScriptedProvider("gemini", Fail(ErrorClass.Server, 503));
-        var openai = new ScriptedProvider("openai", Hang());
+        var openai = new ScriptedProvider("openai", Hang(_time));
 
         // The primary fails at 0 s and 1 s (a 2 s backoff would not leave the 1 s it needs), the fallback hangs until
         // the 2.5 s deadline: no time is left for a last chance.

@@ -8,14 +8,40 @@ namespace Worker.Tests.Fakes;
 /// private), so <see cref="Drive{T}"/> can run code that waits (Task.Delay, timeouts) by moving the clock to each wait.
 /// Firing and the clock itself are FakeTimeProvider's.
 /// </summary>
+/// <remarks>
+/// Timers come in two kinds. A wait (Task.Delay) is armed by code that has nothing else to do until it fires, so once
+/// one is armed the code is idle and the clock may move. A guard (a cancellation token source's timeout, armed around a
+/// call) says nothing of the sort: the code it guards may still be running (parsing a 429 on a loaded machine), and
+/// moving the clock to the guard then would fire a timeout that never happens in real life. So the clock moves to a
+/// guard only while a wait is armed as well, or while a fake call is blocked in <see cref="BlockUntilCancelledAsync"/>:
+/// the conditions under which the code can be waiting for nothing but time.
+/// </remarks>
 public sealed class DrivenTimeProvider : FakeTimeProvider
 {
     private readonly Lock _gate = new();
     private readonly HashSet<TrackedTimer> _timers = [];
+    private int _blocked;
+
+    /// <summary>
+    /// What a fake provider that hangs awaits: it returns only when <paramref name="cancellationToken"/> is cancelled,
+    /// and while it waits the driver knows that the code is blocked, so a guard timer may fire.
+    /// </summary>
+    public async Task BlockUntilCancelledAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _blocked);
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _blocked);
+        }
+    }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new TrackedTimer(this);
+        var timer = new TrackedTimer(this, IsGuard: state is CancellationTokenSource);
         timer.Schedule(dueTime, period);
         // A zero due time fires inside base.CreateTimer: the tracking is set up before.
         timer.Inner = base.CreateTimer(s =>
@@ -26,11 +52,16 @@ public sealed class DrivenTimeProvider : FakeTimeProvider
         return timer;
     }
 
+    /// <summary>When the clock would move to next, or null while the code may still be running.</summary>
+    public DateTimeOffset? NextJump() => Earliest()?.Due;
+
     private TrackedTimer? Earliest()
     {
         lock (_gate)
         {
-            return _timers.Where(t => t.Due is not null).MinBy(t => t.Due);
+            var armed = _timers.Where(t => t.Due is not null).ToList();
+            var idle = Volatile.Read(ref _blocked) > 0 || armed.Any(t => !t.IsGuard);
+            return idle ? armed.MinBy(t => t.Due) : null;
         }
     }
 
@@ -55,7 +86,7 @@ public sealed class DrivenTimeProvider : FakeTimeProvider
         {
             if (total.Elapsed > TimeSpan.FromMinutes(1))
             {
-                throw new TimeoutException("The task neither completed nor waited on a timer.");
+                throw new TimeoutException("The task neither completed nor waited on a timer (a fake call that hangs must await BlockUntilCancelledAsync).");
             }
 
             var earliest = Earliest();
@@ -85,8 +116,11 @@ public sealed class DrivenTimeProvider : FakeTimeProvider
         return await task;
     }
 
-    private sealed class TrackedTimer(DrivenTimeProvider owner) : ITimer
+    private sealed class TrackedTimer(DrivenTimeProvider owner, bool IsGuard) : ITimer
     {
+        /// <summary>A cancellation token source's timeout rather than a wait.</summary>
+        public bool IsGuard { get; } = IsGuard;
+
         public ITimer? Inner { get; set; }
 
         /// <summary>Guarded by the owner's gate.</summary>

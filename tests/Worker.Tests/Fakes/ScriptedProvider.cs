@@ -32,11 +32,14 @@ public sealed class ScriptedProvider(string name, params Func<CancellationToken,
     public static Func<CancellationToken, Task<ProviderResult>> Fail(ErrorClass errorClass, int? status = null, TimeSpan? retryAfter = null) =>
         _ => Task.FromResult<ProviderResult>(new ProviderFailure(errorClass, $"simulated {errorClass}", status, retryAfter));
 
-    /// <summary>Never answers: only the caller's token ends it, as with a provider that hangs.</summary>
-    public static Func<CancellationToken, Task<ProviderResult>> Hang() =>
+    /// <summary>
+    /// Never answers: only the caller's token ends it, as with a provider that hangs. <paramref name="clock"/> learns
+    /// that the call is blocked, so it may fire the timeout that ends it.
+    /// </summary>
+    public static Func<CancellationToken, Task<ProviderResult>> Hang(DrivenTimeProvider clock) =>
         async ct =>
         {
-            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            await clock.BlockUntilCancelledAsync(ct);
             throw new InvalidOperationException("unreachable");
         };
 }
