@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net.Sockets;
 using System.Text.Json;
 using Worker.Chain;
@@ -53,11 +54,12 @@ public class GeminiProviderTests
         MaxOutputTokens: 256,
         Temperature: 0.2);
 
-    private static GeminiProvider Provider(StubHandler handler, string baseUrl = "https://gemini.test", TimeSpan? timeout = null) =>
+    private static GeminiProvider Provider(StubHandler handler, string baseUrl = "https://gemini.test", TimeSpan? timeout = null,
+        TimeProvider? time = null) =>
         new("gemini",
             new ProviderOptions { Kind = ProviderKind.Gemini, BaseUrl = new Uri(baseUrl), ApiKey = Key, Timeout = timeout ?? TimeSpan.FromSeconds(30) },
             new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan },
-            TimeProvider.System);
+            time ?? TimeProvider.System);
 
     private static async Task<ProviderFailure> Failure(StubHandler handler)
     {
@@ -414,8 +416,12 @@ public class GeminiProviderTests
     public async Task Own_timeout_is_a_timeout_failure_not_an_exception()
     {
         var handler = new StubHandler(Hang);
+        var time = new FakeTimeProvider();
 
-        var result = await Provider(handler, timeout: TimeSpan.FromMilliseconds(50)).CompleteAsync(Request, CancellationToken.None);
+        var call = Provider(handler, timeout: TimeSpan.FromSeconds(30), time: time).CompleteAsync(Request, CancellationToken.None);
+        await handler.Called;
+        time.Advance(TimeSpan.FromSeconds(30));
+        var result = await call;
 
         var failure = Assert.IsType<ProviderFailure>(result);
         Assert.Equal(ErrorClass.Timeout, failure.Class);
@@ -436,9 +442,13 @@ public class GeminiProviderTests
     public async Task Caller_cancellation_during_the_call_throws()
     {
         var handler = new StubHandler(Hang);
-        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        using var caller = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Provider(handler).CompleteAsync(Request, caller.Token));
+        var call = Provider(handler).CompleteAsync(Request, caller.Token);
+        await handler.Called;
+        await caller.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
     }
 
     [Fact]

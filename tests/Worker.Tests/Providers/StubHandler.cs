@@ -7,12 +7,16 @@ namespace Worker.Tests.Providers;
 public sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
 {
     private int _calls;
+    private readonly TaskCompletionSource _called = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public StubHandler(Func<HttpResponseMessage> respond) : this((_, _) => Task.FromResult(respond()))
     {
     }
 
     public int Calls => _calls;
+
+    /// <summary>Completes when the first request reaches the handler: a test cancels or times out a call only then.</summary>
+    public Task Called => _called.Task;
 
     public List<RecordedRequest> Requests { get; } = [];
 
@@ -21,6 +25,7 @@ public sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
+        _called.TrySetResult();
         var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
         lock (Requests)
         {

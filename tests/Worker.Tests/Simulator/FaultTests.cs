@@ -40,10 +40,17 @@ public sealed class FaultTests
     {
         await using var sim = await RunningSimulator.StartAsync();
         sim.State.SetProfile("gemini", FaultProfile.AlwaysFail("hang"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var client = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sim.GeminiAsync("gemini", cancellationToken: timeout.Token));
-        Assert.True(timeout.IsCancellationRequested);
+        // The client gives up only once the simulator holds the call: a client timeout could fire before the call
+        // arrives on a loaded machine, and then nothing would have hung.
+        var call = sim.GeminiAsync("gemini", cancellationToken: client.Token);
+        using var noLongerThan = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await sim.State.InFlightReachedAsync(1, noLongerThan.Token);
+        Assert.False(call.IsCompleted);
+        await client.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         Assert.Equal(1, sim.State.GetCounters("gemini").ByFault[Fault.Hang]);
     }
 
