@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
@@ -6,6 +7,8 @@ using Worker.IntegrationTests.DeadLetters;
 using Worker.IntegrationTests.Infrastructure;
 using Worker.LastResort;
 using Worker.Persistence;
+using Worker.ProviderHealth;
+using Worker.Providers;
 using Worker.Requests;
 using Worker.Simulator.Faults;
 
@@ -155,6 +158,39 @@ public sealed class LastResortTests(DeadLetterFixture fixture) : IAsyncLifetime
         Assert.Equal([templateId, templateId, RequestResult.MessageId(request.RequestId, 1)], _f.Producer.MessageIds(request.RequestId));
         Assert.Equal(1, _f.Sim.GetCounters("gemini").Total);
         Assert.Equal(RequestStatus.Succeeded, (await AuditDatabase.FindAsync(_f.Database, request.RequestId))!.Status);
+    }
+
+    [Fact]
+    public async Task A_request_allowing_a_degraded_answer_gets_the_template_at_once_instead_of_being_deferred_while_every_breaker_is_open()
+    {
+        BothProvidersDown();
+        var breakers = _f.Worker.Services.GetRequiredService<CircuitBreakers>();
+        (string Provider, string Model)[] steps = [("gemini", "gemini-2.5-pro"), ("openai", "o3-mini")];
+        try
+        {
+            foreach (var (provider, model) in steps)
+            {
+                for (var i = 0; i < 10; i++)
+                    await breakers.PingFailedAsync(provider, model, ErrorClass.Server);
+            }
+
+            var request = Ask($"chat while everything is down {Guid.NewGuid():N}", allowDegraded: true, metadata: new() { ["name"] = "Bo", ["topic"] = "pricing" });
+            var template = await _f.Producer.RequestAsync<CompletionSucceeded>(request);
+
+            Assert.Equal((ResultSources.Template, true), (template.Source, template.Degraded));
+            Assert.Equal("Hi Bo, thanks for your message about pricing. We will get back to you shortly.", template.Text);
+            Assert.Empty(_f.Producer.Delays(request.RequestId));
+            var row = await AuditDatabase.FindAsync(_f.Database, request.RequestId);
+            Assert.Equal(RequestStatus.Parked, row!.Status);
+            Assert.DoesNotContain(row.Attempts, a => a.Decision == "deferred");
+            Assert.Equal("degraded", row.Attempts[^1].Decision);
+            Assert.Equal("parked", await DeadLetterDb.StatusAsync(_f.Database, request.RequestId));
+        }
+        finally
+        {
+            foreach (var (provider, model) in steps)
+                await breakers.PingSucceededAsync(provider, model);
+        }
     }
 
     [Fact]
