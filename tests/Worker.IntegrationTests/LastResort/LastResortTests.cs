@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Worker.Contracts;
 using Worker.IntegrationTests.Audit;
@@ -10,6 +12,7 @@ using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
 using Worker.Requests;
+using Worker.Retention;
 using Worker.Simulator.Faults;
 
 namespace Worker.IntegrationTests.LastResort;
@@ -184,6 +187,8 @@ public sealed class LastResortTests(DeadLetterFixture fixture) : IAsyncLifetime
             Assert.Equal(RequestStatus.Parked, row!.Status);
             Assert.DoesNotContain(row.Attempts, a => a.Decision == "deferred");
             Assert.Equal("degraded", row.Attempts[^1].Decision);
+            // The run would have been deferred (every step known down), not failed: the degraded answer replaced the wait.
+            Assert.StartsWith("No provider could answer: no step left that may be called now", row.Error);
             Assert.Equal("parked", await DeadLetterDb.StatusAsync(_f.Database, request.RequestId));
         }
         finally
@@ -191,6 +196,40 @@ public sealed class LastResortTests(DeadLetterFixture fixture) : IAsyncLifetime
             foreach (var (provider, model) in steps)
                 await breakers.PingSucceededAsync(provider, model);
         }
+    }
+
+    [Fact]
+    public async Task Retention_deletes_entries_past_their_stale_limit_then_the_oldest_beyond_the_bound()
+    {
+        var keys = Enumerable.Range(0, 4).Select(_ => $"{Guid.NewGuid():N}{Guid.NewGuid():N}").ToArray();
+        await using (var seed = _f.Database.CreateCommand("""
+            INSERT INTO response_cache (key, chain, text, provider, model, created_at, expires_at, stale_until)
+            SELECT k, 'lr-chain', 'old answer', 'gemini', 'gemini-2.5-pro', timestamptz '2000-01-01' + i * interval '1 day',
+                   timestamptz '2000-01-02', CASE WHEN i = 0 THEN timestamptz '2000-01-03' ELSE timestamptz '2100-01-01' END
+            FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n), LATERAL (SELECT (n - 1)::int AS i) x
+            """))
+        {
+            seed.Parameters.Add(new NpgsqlParameter { Value = keys });
+            await seed.ExecuteNonQueryAsync();
+        }
+
+        var total = await CountAsync();
+        var sweeper = new RetentionSweeper(_f.Database, TimeProvider.System, Options.Create(new RetentionOptions { Days = 0 }),
+            NullLogger<RetentionSweeper>.Instance, new ResponseCache(_f.Database),
+            Options.Create(new LastResortOptions { MaxCacheEntries = (int)total - 4 }));
+
+        // The first seeded entry is past its stale limit; the other three are the oldest, beyond the bound.
+        Assert.Equal((1L, 3L), await sweeper.SweepCacheAsync(CancellationToken.None));
+        Assert.Equal(total - 4, await CountAsync());
+        await using var left = _f.Database.CreateCommand("SELECT count(*) FROM response_cache WHERE key = ANY($1)");
+        left.Parameters.Add(new NpgsqlParameter { Value = keys });
+        Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!);
+    }
+
+    private async Task<long> CountAsync()
+    {
+        await using var count = _f.Database.CreateCommand("SELECT count(*) FROM response_cache");
+        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     [Fact]
