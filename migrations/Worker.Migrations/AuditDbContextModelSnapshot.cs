@@ -793,6 +793,68 @@ namespace Worker.Migrations
                     b.ToTable("requests", (string)null);
                 });
 
+            modelBuilder.Entity("Worker.Persistence.ResponseCacheRow", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Chain")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("chain");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<int?>("InputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("model");
+
+                    b.Property<int?>("OutputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("provider");
+
+                    b.Property<DateTimeOffset>("StaleUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("stale_until");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("text");
+
+                    b.HasKey("Key")
+                        .HasName("PK_response_cache");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_response_cache_created_at");
+
+                    b.HasIndex("StaleUntil")
+                        .HasDatabaseName("ix_response_cache_stale_until");
+
+                    b.ToTable("response_cache", (string)null);
+                });
+
             modelBuilder.Entity("Worker.Persistence.TenantSpendRow", b =>
                 {
                     b.Property<string>("Tenant")

@@ -509,3 +509,47 @@ BEGIN
     END IF;
 END $EF$;
 COMMIT;
+
+START TRANSACTION;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130221524_ResponseCache') THEN
+    CREATE TABLE response_cache (
+        key character varying(64) NOT NULL,
+        chain character varying(128) NOT NULL,
+        text text NOT NULL,
+        provider character varying(128) NOT NULL,
+        model character varying(128) NOT NULL,
+        input_tokens integer,
+        output_tokens integer,
+        created_at timestamp with time zone NOT NULL,
+        expires_at timestamp with time zone NOT NULL,
+        stale_until timestamp with time zone NOT NULL,
+        CONSTRAINT "PK_response_cache" PRIMARY KEY (key)
+    );
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130221524_ResponseCache') THEN
+    CREATE INDEX ix_response_cache_created_at ON response_cache (created_at);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130221524_ResponseCache') THEN
+    CREATE INDEX ix_response_cache_stale_until ON response_cache (stale_until);
+    END IF;
+END $EF$;
+
+DO $EF$
+BEGIN
+    IF NOT EXISTS(SELECT 1 FROM "__EFMigrationsHistory" WHERE "MigrationId" = '20261130221524_ResponseCache') THEN
+    INSERT INTO "__EFMigrationsHistory" ("MigrationId", "ProductVersion")
+    VALUES ('20261130221524_ResponseCache', '10.0.15');
+    END IF;
+END $EF$;
+COMMIT;

@@ -15,6 +15,11 @@ namespace Worker.Contracts;
 /// <param name="Route">Routing hints: the task's complexity and quality, a cost cap, a forced provider. Ignored when
 /// <paramref name="Chain"/> is set (a named chain is a fixed order). Null runs the default chain as it is configured.</param>
 /// <param name="Tenant">Whose daily budget and limits apply; null for none.</param>
+/// <param name="Cache">Whether the chain's response cache may answer this request (and store its answer); null follows
+/// the chain's configuration. Only chains with a cache configured have one.</param>
+/// <param name="AllowDegraded">True: when no provider can answer, a stale cached answer or the chain's template may answer
+/// at once (<c>degraded: true</c>), the request is parked, and the real answer follows when it is replayed. Meant for chat
+/// work, where some answer now beats a silent wait. Default false: such a request waits or fails as before.</param>
 public sealed record CompletionRequested(
     Guid RequestId,
     string? ConversationId,
@@ -25,7 +30,17 @@ public sealed record CompletionRequested(
     DateTimeOffset? Deadline = null,
     IReadOnlyDictionary<string, string>? Metadata = null,
     RouteHints? Route = null,
-    string? Tenant = null);
+    string? Tenant = null,
+    CacheHints? Cache = null,
+    bool AllowDegraded = false);
+
+/// <summary>A request's say on the chain's response cache.</summary>
+/// <param name="Use">False: this request neither reads nor writes the cache (a private or one-off answer). Null or true:
+/// the chain's configuration decides.</param>
+/// <param name="MaxAgeSeconds">A cached answer older than this does not count as fresh for this request (0: always ask a
+/// provider, and refresh the entry). Null: the chain's TtlSeconds. It never widens the chain's freshness, and does not
+/// change what stale-if-error may use.</param>
+public sealed record CacheHints(bool? Use = null, int? MaxAgeSeconds = null);
 
 /// <summary>How to pick the providers for a request. Every field is optional.</summary>
 /// <param name="Complexity">One of <see cref="RouteComplexity"/>: trivial work goes to cheap, fast models, expert work to

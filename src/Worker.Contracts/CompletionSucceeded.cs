@@ -19,8 +19,13 @@ namespace Worker.Contracts;
 /// <param name="Route">Where the request went and why (the tier, the candidate order, the reason).</param>
 /// <param name="CostUsd">Estimated cost in USD of all calls made for this outcome, from the price table (a JSON number, rounded to
 /// 8 decimals); 0 when no call was priced.</param>
-/// <param name="Source">Where the text came from; see <see cref="ResultSources"/>. Always <c>provider</c> today. A result
-/// stored before the field existed reads as <c>provider</c> too.</param>
+/// <param name="Source">Where the text came from; see <see cref="ResultSources"/>: <c>provider</c>, <c>cache</c> or
+/// <c>template</c>. A result stored before the field existed reads as <c>provider</c>.</param>
+/// <param name="CacheAgeSeconds">For <c>source: cache</c>, how old the cached answer was (seconds since a provider gave
+/// it); null otherwise.</param>
+/// <param name="Degraded">True when the answer is a last resort given because no provider could answer (a stale cached
+/// answer, or the chain's template): the request was also parked, and a replay's real answer follows as a newer outcome
+/// (higher <see cref="ReplayCount"/>, <see cref="Supersedes"/> naming this result's message id).</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -37,11 +42,19 @@ public sealed record CompletionSucceeded(
     Guid? Supersedes = null,
     RouteDecision? Route = null,
     double? CostUsd = null,
-    string Source = ResultSources.Provider);
+    string Source = ResultSources.Provider,
+    double? CacheAgeSeconds = null,
+    bool Degraded = false);
 
 /// <summary>The stable values of <see cref="CompletionSucceeded.Source"/>. Producers may switch on them.</summary>
 public static class ResultSources
 {
     /// <summary>A provider call answered this request (<see cref="CompletionSucceeded.Provider"/> names it).</summary>
     public const string Provider = "provider";
+
+    /// <summary>The chain's response cache answered: no provider was called for this outcome.</summary>
+    public const string Cache = "cache";
+
+    /// <summary>The chain's configured template answered, filled from the request's metadata (always degraded).</summary>
+    public const string Template = "template";
 }

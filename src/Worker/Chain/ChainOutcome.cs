@@ -23,6 +23,12 @@ public enum Decision
 
     /// <summary>The chain stops here for now and the request is stored to resume after <see cref="AttemptRecord.Wait"/>.</summary>
     Deferred,
+
+    /// <summary>No call: the response cache answered (a fresh entry; <see cref="AttemptRecord.Note"/> gives its age).</summary>
+    CacheHit,
+
+    /// <summary>No call: no provider could answer and a last resort did (a stale cached answer or the template); the request is parked.</summary>
+    Degraded,
 }
 
 public static class DecisionNames
@@ -36,6 +42,8 @@ public static class DecisionNames
         Decision.GaveUp => "gave_up",
         Decision.Skipped => "skipped",
         Decision.Deferred => "deferred",
+        Decision.CacheHit => "cache_hit",
+        Decision.Degraded => "degraded",
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, null),
     };
 }

@@ -4,6 +4,7 @@ using Worker.Budgets;
 using Worker.Chain;
 using Worker.DeadLetters;
 using Worker.Health;
+using Worker.LastResort;
 using Worker.Messaging;
 using Worker.Metrics;
 using Worker.Ops;
@@ -43,6 +44,7 @@ public static class WorkerApp
         builder.Services.AddBudgets();                            // Budgets/: per-tenant daily budgets, counted once in PostgreSQL
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
         builder.Services.AddRequestRouting();                            // Routing/: which chain and order each request runs
+        builder.Services.AddLastResort();                         // LastResort/: the response cache and template answers
         builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results
         builder.Services.AddRequests();                           // Requests/: claim, lease, defer, complete; group commits
         builder.Services.AddAudit(builder.Configuration);         // Audit/: what rows keep (prompt storage, text cleaning), prices

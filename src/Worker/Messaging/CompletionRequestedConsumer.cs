@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.LastResort;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.Requests;
@@ -25,6 +26,14 @@ namespace Worker.Messaging;
 /// release job and resumed where it stopped. A failure whose reason is in DeadLetters:ParkReasons parks the request
 /// (<c>deadLettered: true</c>) for ops replay.
 /// </para>
+/// <para>
+/// The last resort (<see cref="LastResortAnswers"/>, when the chain has one): a fresh cached answer answers a request before
+/// any call; a provider's answer is stored in the cache after it is published. When no provider can answer (the chain
+/// failed with <c>providers_exhausted</c>, or, for a request with <c>allowDegraded</c>, would be deferred because every
+/// provider is down), a stale cached answer or the chain's template answers, <c>degraded</c>, and the request is parked
+/// like the failure it replaces, so that a replay brings the real answer. Only where that failure would be parked
+/// (DeadLetters:ParkReasons): a degraded answer is always a parked one.
+/// </para>
 /// </remarks>
 public sealed class CompletionRequestedConsumer(
     ChainCatalog chains,
@@ -38,7 +47,8 @@ public sealed class CompletionRequestedConsumer(
     WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
-    ILogger<CompletionRequestedConsumer> logger) : IConsumer<CompletionRequested>
+    ILogger<CompletionRequestedConsumer> logger,
+    LastResortAnswers? lastResort = null) : IConsumer<CompletionRequested>
 {
     public async Task Consume(ConsumeContext<CompletionRequested> context)
     {
@@ -92,10 +102,22 @@ public sealed class CompletionRequestedConsumer(
         }
 
         using var lease = leases.Hold(request.RequestId, claim.Token);
+        var chain = router.ChainOf(request);
         var finished = false;
         try
         {
-            var outcome = await runner.RunAsync(request, steps, start, cancellationToken) with { Route = routed.Decision };
+            // A fresh cached answer, for a request that starts its chain (a resumed one has paid for calls already).
+            var hit = start.IsBeginning && start.PriorCalls == 0 && lastResort is not null
+                ? await lastResort.FreshAsync(request, chain, cancellationToken)
+                : null;
+            var outcome = (hit is not null ? lastResort!.HitOutcome(hit) : await runner.RunAsync(request, steps, start, cancellationToken))
+                with { Route = routed.Decision };
+            var degraded = await DegradedAsync(request, chain, outcome, cancellationToken);
+            if (degraded is not null)
+            {
+                outcome = lastResort!.DegradedOutcome(outcome, degraded) with { Route = routed.Decision };
+            }
+
             if (outcome.Deferral is { } deferral)
             {
                 // The wait is long: the message is acknowledged and the deferred_requests row brings the request back.
@@ -117,9 +139,18 @@ public sealed class CompletionRequestedConsumer(
             var completedAt = time.GetUtcNow();
             var lineage = OutcomeLineage.Of(request.RequestId, claim.ReplayCount, claim.StoredResult);
             RequestResult result;
-            if (outcome.Succeeded)
+            if (hit is not null)
+            {
+                result = Results.FromCache(request, outcome, hit.AgeSeconds, completedAt, lineage);
+            }
+            else if (outcome.Succeeded)
             {
                 result = Results.Succeeded(request, outcome, completedAt, lineage);
+            }
+            else if (degraded is not null)
+            {
+                Log.RequestFailed(logger, request.RequestId, outcome.FailureReason!, outcome.TotalCalls, true);
+                result = Results.Degraded(request, outcome, degraded, completedAt, lineage);
             }
             else
             {
@@ -140,6 +171,11 @@ public sealed class CompletionRequestedConsumer(
             }
 
             await Results.PublishAsync(context, published);
+            if (hit is null && outcome.Succeeded && lastResort is not null)
+            {
+                // After the publish: the producer does not wait for the cache, only this message's acknowledgement does.
+                await lastResort.RememberAsync(request, chain, outcome, cancellationToken);
+            }
         }
         catch (Exception e) when (!finished)
         {
@@ -148,6 +184,20 @@ public sealed class CompletionRequestedConsumer(
             await audit.ReleaseAsync(request.RequestId, claim.Token);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The answer of last resort for a run no provider answered, or null: only when the failure would be parked (a failure
+    /// with <c>providers_exhausted</c>, or, for a request that allows a degraded answer, a deferral because every provider is
+    /// down: a chat user should not wait out Chain:MaxDeferral in silence).
+    /// </summary>
+    private async Task<DegradedAnswer?> DegradedAsync(CompletionRequested request, string chain, ChainOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (lastResort is null || !parking.ShouldPark(FailureReasons.ProvidersExhausted))
+            return null;
+        var noProvider = outcome.FailureReason == FailureReasons.ProvidersExhausted
+            || (outcome.Deferral is { Kind: DeferralKinds.Unavailable } && request.AllowDegraded);
+        return noProvider ? await lastResort.DegradedAsync(request, chain, cancellationToken) : null;
     }
 
     /// <summary>

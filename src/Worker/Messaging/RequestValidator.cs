@@ -97,6 +97,14 @@ public static class RequestValidator
             }
         }
 
+        if (request.Cache?.MaxAgeSeconds is { } maxAge && (maxAge < 0 || maxAge > MaxCacheAgeSeconds))
+        {
+            return $"cache.maxAgeSeconds {maxAge} is out of range 0..{MaxCacheAgeSeconds}";
+        }
+
         return null;
     }
+
+    /// <summary>The largest <c>cache.maxAgeSeconds</c> accepted: a year, far above any configured TTL.</summary>
+    public const int MaxCacheAgeSeconds = 365 * 24 * 3600;
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using MassTransit;
 using Worker.Chain;
 using Worker.Contracts;
+using Worker.LastResort;
 using Worker.Requests;
 
 namespace Worker.Messaging;
@@ -14,6 +15,21 @@ public static class Results
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
             outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now,
             lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd, ResultSources.Provider);
+
+    /// <summary>A fresh cache hit: the cached text and who gave it, its age; no call, no cost.</summary>
+    public static CompletionSucceeded FromCache(CompletionRequested request, ChainOutcome outcome, double ageSeconds, DateTimeOffset now,
+        OutcomeLineage lineage = default) =>
+        Succeeded(request, outcome, now, lineage) with { Source = ResultSources.Cache, CacheAgeSeconds = Math.Round(ageSeconds, 3), CostUsd = 0 };
+
+    /// <summary>
+    /// An answer of last resort (a stale cached answer, or the template) for a run no provider answered: degraded, with the
+    /// calls the run made and what they cost. The request is parked with it (<see cref="RequestResult.IsParked"/>).
+    /// </summary>
+    public static CompletionSucceeded Degraded(CompletionRequested request, ChainOutcome outcome, DegradedAnswer answer, DateTimeOffset now,
+        OutcomeLineage lineage = default) =>
+        new(request.RequestId, request.ConversationId, answer.Text, answer.Provider, answer.Model, FallbackUsed: false, outcome.TotalCalls,
+            answer.InputTokens, answer.OutputTokens, request.Metadata, now, lineage.ReplayCount, lineage.Supersedes, outcome.Route,
+            (double)outcome.TotalCostUsd, answer.Source, answer.AgeSeconds is { } age ? Math.Round(age, 3) : null, Degraded: true);
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     /// <param name="outcome">The chain's outcome, for its route and cost; null for a request refused before routing.</param>

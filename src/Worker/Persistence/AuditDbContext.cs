@@ -36,6 +36,8 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
 
     public DbSet<DeadLetterOperationRow> DeadLetterOperations => Set<DeadLetterOperationRow>();
 
+    public DbSet<ResponseCacheRow> ResponseCache => Set<ResponseCacheRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AuditDbContext).Assembly, t => t.Namespace == typeof(AuditDbContext).Namespace);
 }

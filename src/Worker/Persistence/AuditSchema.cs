@@ -16,6 +16,7 @@ public static class AuditSchema
         "20261121020000_DeadLetters",
         "20261121030000_DeliveryGuarantees",
         "20261130190217_Routing",
+        "20261130221524_ResponseCache",
     ];
 
     /// <summary>The newest migration this build needs.</summary>

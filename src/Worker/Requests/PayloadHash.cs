@@ -82,6 +82,22 @@ internal static class PayloadHash
 
             if (request.Tenant is { } tenant)
                 json.WriteString("tenant", AuditText.Clean(tenant));
+            if (request.Cache is { } cache)
+            {
+                json.WriteStartObject("cache");
+                if (cache.Use is { } use)
+                    json.WriteBoolean("use", use);
+                else
+                    json.WriteNull("use");
+                if (cache.MaxAgeSeconds is { } age)
+                    json.WriteNumber("maxAgeSeconds", age);
+                else
+                    json.WriteNull("maxAgeSeconds");
+                json.WriteEndObject();
+            }
+
+            if (request.AllowDegraded)
+                json.WriteBoolean("allowDegraded", true);
             json.WriteEndObject();
         }
 

@@ -36,8 +36,11 @@ public abstract record RequestResult
         return new Guid(hash[..16]);
     }
 
-    /// <summary>A failure parked for ops replay.</summary>
-    public bool IsParked => this is Failed { Message.DeadLettered: true };
+    /// <summary>
+    /// Parked for ops replay: a dead-lettered failure, or a degraded answer (stale cache, template), which is parked so that
+    /// a replay brings the real answer.
+    /// </summary>
+    public bool IsParked => this is Failed { Message.DeadLettered: true } or Succeeded { Message.Degraded: true };
 
     public T Match<T>(Func<CompletionSucceeded, T> succeeded, Func<CompletionFailed, T> failed) => this switch
     {

@@ -83,9 +83,20 @@ public static class StoredJson
     public static RequestResult? ReadResult(string status, string? json) => json is null ? null : status switch
     {
         RequestStatus.Succeeded => WithSource(JsonSerializer.Deserialize<CompletionSucceeded>(json, Options)!),
-        RequestStatus.Failed or RequestStatus.Parked => JsonSerializer.Deserialize<CompletionFailed>(json, Options)!,
+        RequestStatus.Failed => JsonSerializer.Deserialize<CompletionFailed>(json, Options)!,
+        // A parked request's result is its failure, or the degraded answer (a stale cached answer, a template) it was given.
+        RequestStatus.Parked => IsSucceeded(json)
+            ? WithSource(JsonSerializer.Deserialize<CompletionSucceeded>(json, Options)!)
+            : JsonSerializer.Deserialize<CompletionFailed>(json, Options)!,
         _ => null,
     };
+
+    /// <summary>A stored <see cref="CompletionSucceeded"/> has <c>text</c>; a <see cref="CompletionFailed"/> never does.</summary>
+    private static bool IsSucceeded(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty("text", out _);
+    }
 
     /// <summary>
     /// A result stored before <see cref="CompletionSucceeded.Source"/> existed has no such property and gets the parameter's

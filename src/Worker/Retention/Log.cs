@@ -12,4 +12,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1702, Level = LogLevel.Warning,
         Message = "Retention sweep stopped after deleting {Requests} request(s); the next run continues")]
     public static partial void SweepFailed(ILogger logger, Exception exception, long requests);
+
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Information,
+        Message = "Retention deleted {Expired} response cache entr(ies) past their stale limit and {Trimmed} beyond LastResort:MaxCacheEntries {MaxEntries}")]
+    public static partial void CacheSwept(ILogger logger, long expired, long trimmed, int maxEntries);
+
+    [LoggerMessage(EventId = 1704, Level = LogLevel.Warning, Message = "Retention could not sweep the response cache; the next run tries again")]
+    public static partial void CacheSweepFailed(ILogger logger, Exception exception);
 }

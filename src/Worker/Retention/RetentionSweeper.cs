@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Worker.LastResort;
 
 namespace Worker.Retention;
 
 /// <summary>Deletes finished requests older than the retention, in batches. The Quartz job calls it; tests call it directly.</summary>
-public sealed class RetentionSweeper(NpgsqlDataSource dataSource, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
+public sealed class RetentionSweeper(NpgsqlDataSource dataSource, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger,
+    ResponseCache? cache = null, IOptions<LastResortOptions>? lastResort = null)
 {
     // Only succeeded and failed rows are finished: received, in-progress, parked and replayed requests are never
     // swept, whatever their age. completed_at >= received_at, so the received_at bound changes nothing in the result
@@ -29,6 +31,7 @@ public sealed class RetentionSweeper(NpgsqlDataSource dataSource, TimeProvider t
 
     public async Task<RetentionResult> SweepAsync(CancellationToken cancellationToken)
     {
+        await SweepCacheAsync(cancellationToken);
         var settings = options.Value;
         if (settings.Days == 0)
         {
@@ -65,6 +68,27 @@ public sealed class RetentionSweeper(NpgsqlDataSource dataSource, TimeProvider t
 
         Log.Swept(logger, requests, attempts, cutoff, settings.Days);
         return new RetentionResult(cutoff, requests, attempts);
+    }
+
+    /// <summary>
+    /// The response cache has limits of its own, whatever Retention:Days says: entries past their stale limit go, then the
+    /// oldest beyond LastResort:MaxCacheEntries. The cache's SQL stays with its one writer (<see cref="ResponseCache"/>).
+    /// </summary>
+    public async Task<(long Expired, long Trimmed)> SweepCacheAsync(CancellationToken cancellationToken)
+    {
+        if (cache is null || lastResort is null)
+            return (0, 0);
+        try
+        {
+            var (expired, trimmed) = await cache.SweepAsync(lastResort.Value.MaxCacheEntries, cancellationToken);
+            Log.CacheSwept(logger, expired, trimmed, lastResort.Value.MaxCacheEntries);
+            return (expired, trimmed);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            Log.CacheSweepFailed(logger, e);
+            return (0, 0);
+        }
     }
 }
 

@@ -58,6 +58,12 @@ public sealed class Router(
         return null;
     }
 
+    /// <summary>The name of the chain that serves the request: the one it names, its route's, or the default.</summary>
+    public string ChainOf(CompletionRequested request) =>
+        request.Chain is { } named ? named
+        : request.Route is { } route ? Select(route).Chain
+        : ChainsOptions.DefaultChain;
+
     /// <summary>The steps and decision for a request starting its chain. Call <see cref="Problem"/> first.</summary>
     public RoutedChain Route(CompletionRequested request)
     {

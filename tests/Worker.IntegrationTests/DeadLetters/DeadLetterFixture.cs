@@ -29,6 +29,15 @@ public sealed class DeadLetterFixture : IAsyncLifetime
     public const string BulkChain = "dl-bulk";
     public const string OpenAIOnly = "openai-only";
 
+    /// <summary>
+    /// The last-resort tests' chain (LastResort/LastResortTests): the default chain's shape without retries, with a response
+    /// cache and a template. Its own chain, so its cache entries and parked requests are these tests' alone.
+    /// </summary>
+    public const string LastResortChain = "lr-chain";
+
+    /// <summary>The template of <see cref="LastResortChain"/>.</summary>
+    public const string LastResortTemplate = "Hi {name}, thanks for your message about {topic}. We will get back to you shortly.";
+
     /// <summary>A chain no test sends requests to: it is never healthy.</summary>
     public const string NeverCalled = "dl-never-called";
 
@@ -77,6 +86,19 @@ public sealed class DeadLetterFixture : IAsyncLifetime
             settings[$"Chains:{BulkChain}:{i}:BaseDelay"] = "00:00:00.050";
             settings[$"Chains:{BulkChain}:{i}:MaxDelay"] = "00:00:00.200";
         }
+
+        for (var i = 0; i < bulk.Length; i++)
+        {
+            settings[$"Chains:{LastResortChain}:{i}:Provider"] = bulk[i][0];
+            settings[$"Chains:{LastResortChain}:{i}:Model"] = bulk[i][1];
+            settings[$"Chains:{LastResortChain}:{i}:MaxRetries"] = "0";
+        }
+
+        settings[$"LastResort:Chains:{LastResortChain}:Cache:Enabled"] = "true";
+        settings[$"LastResort:Chains:{LastResortChain}:Cache:TtlSeconds"] = "3600";
+        settings[$"LastResort:Chains:{LastResortChain}:Cache:StaleSeconds"] = "86400";
+        settings[$"LastResort:Chains:{LastResortChain}:Template"] = LastResortTemplate;
+        settings[$"LastResort:Chains:{LastResortChain}:TemplateMissingValue"] = "your request";
 
         Worker = WorkerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(settings));
         await AuditSchema.EnsureCurrentAsync(Worker.Services.GetRequiredService<NpgsqlDataSource>());

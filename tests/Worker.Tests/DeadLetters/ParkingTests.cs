@@ -98,4 +98,28 @@ public class ParkingTests
 
         Assert.Equal((parked.RequestId, true, 3), (stored.RequestId, stored.DeadLettered, stored.Attempts));
     }
+
+    [Fact]
+    public void A_degraded_answer_makes_a_parked_row_with_a_dead_letter_and_reads_back_as_the_answer()
+    {
+        var builder = new AuditRowBuilder(Options.Create(new AuditOptions()), Options.Create(new RequestLimits()), Audit.PriceTableTests.Prices());
+        var request = new CompletionRequested(Guid.NewGuid(), "c", [new ChatMessage("user", "Hi")], "default", AllowDegraded: true);
+        var outcome = new ChainOutcome(null, null, FailureReasons.ProvidersExhausted, "Every step of the chain failed.",
+        [
+            new AttemptRecord(0, "gemini", "gemini-2.5-pro", 1, T0, T0.AddMilliseconds(5), true, ErrorClass.Server, 503, null, Decision.GaveUp, null, null, null, "503", null),
+            new AttemptRecord(-1, "template", "template", 0, T0.AddSeconds(1), T0.AddSeconds(1), false, null, null, null, Decision.Degraded, null, null, null, null, "degraded: the chain's template; parked"),
+        ]);
+        var answer = new Worker.LastResort.DegradedAnswer(ResultSources.Template, "Thanks, back soon.", "template", "template", null, null, null);
+        RequestResult result = Results.Degraded(request, outcome, answer, T0.AddSeconds(1));
+
+        var row = builder.Completed(request, T0, outcome, T0.AddSeconds(1), result);
+        var parked = Parking().Row(request, row);
+
+        Assert.True(result.IsParked);
+        Assert.Equal((RequestStatus.Parked, FailureReasons.ProvidersExhausted, 1), (row.Status, row.FailureReason, row.AttemptCount));
+        Assert.Equal(("degraded", false), (row.Attempts[1].Decision, row.Attempts[1].CallMade));
+        Assert.Equal((DeadLetterStatus.Parked, FailureReasons.ProvidersExhausted, "gemini"), (parked.Status, parked.Reason, parked.Provider));
+        var stored = Assert.IsType<RequestResult.Succeeded>(StoredJson.ReadResult(RequestStatus.Parked, row.Result)).Message;
+        Assert.Equal((ResultSources.Template, true, "Thanks, back soon.", 1, 0), (stored.Source, stored.Degraded, stored.Text, stored.Attempts, stored.ReplayCount));
+    }
 }

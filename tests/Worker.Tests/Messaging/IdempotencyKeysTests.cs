@@ -36,6 +36,17 @@ public class IdempotencyKeysTests
     }
 
     [Fact]
+    public void Cache_hints_and_allow_degraded_count_only_when_present_so_older_requests_hash_as_before()
+    {
+        var hash = PayloadHash.Of(Request);
+
+        Assert.Equal(hash, PayloadHash.Of(Request with { Cache = null, AllowDegraded = false }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { Cache = new CacheHints(Use: false) }));
+        Assert.NotEqual(PayloadHash.Of(Request with { Cache = new CacheHints(MaxAgeSeconds: 10) }), PayloadHash.Of(Request with { Cache = new CacheHints(MaxAgeSeconds: 20) }));
+        Assert.NotEqual(hash, PayloadHash.Of(Request with { AllowDegraded = true }));
+    }
+
+    [Fact]
     public void Payload_hash_of_an_unreadable_request_does_not_throw()
     {
         Assert.Matches("^[0-9a-f]{64}$", PayloadHash.Of(new CompletionRequested(Guid.Empty, null, null!)));

@@ -39,4 +39,18 @@ public class RequestValidatorTests
         Assert.Null(RequestValidator.Validate(Request("lead-042"), Chains, limits));
         Assert.Equal("conversationId has 9 characters; the limit is 8", RequestValidator.Validate(Request("lead-0042"), Chains, limits));
     }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(RequestValidator.MaxCacheAgeSeconds + 1)]
+    public void A_cache_max_age_out_of_range_is_refused_naming_the_field(int maxAge) =>
+        Assert.Equal($"cache.maxAgeSeconds {maxAge} is out of range 0..{RequestValidator.MaxCacheAgeSeconds}",
+            RequestValidator.Validate(Request(null) with { Cache = new CacheHints(MaxAgeSeconds: maxAge) }, Chains, new RequestLimits()));
+
+    [Fact]
+    public void Cache_hints_and_allow_degraded_within_range_are_accepted()
+    {
+        Assert.Null(RequestValidator.Validate(Request(null) with { Cache = new CacheHints(false, 0), AllowDegraded = true }, Chains, new RequestLimits()));
+        Assert.Null(RequestValidator.Validate(Request(null) with { Cache = new CacheHints() }, Chains, new RequestLimits()));
+    }
 }

@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Worker.Audit;
+using Worker.Contracts;
+
+namespace Worker.LastResort;
+
+/// <summary>
+/// The response cache's key: what makes two requests ask the same thing. Lower-case hex SHA-256 of canonical JSON
+/// (no whitespace, fixed field order, nulls kept):
+/// <c>{"v":1,"chain":"default","messages":[{"role","content"}...],"maxOutputTokens":n,"temperature":t,"route":{...},"tenant":"..."}</c>.
+/// The chain is the one that serves the request (a route's chain), lower-cased as chain names match case-insensitively.
+/// Route hints and the tenant count when present: another forced model is another answer, and one tenant never gets an
+/// answer cached for another. Metadata, deadline, conversation and request ids do not count.
+/// </summary>
+public static class CacheKey
+{
+    private static readonly JsonWriterOptions Canonical = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Bumped when the canonical form changes, so that old entries are simply never hit again.</summary>
+    private const int Version = 1;
+
+    public static string Of(CompletionRequested request, string chain)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, Canonical))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", Version);
+            json.WriteString("chain", chain.ToLowerInvariant());
+            json.WriteStartArray("messages");
+            foreach (var message in request.Messages)
+            {
+                json.WriteStartObject();
+                json.WriteString("role", AuditText.Clean(message.Role));
+                json.WriteString("content", AuditText.Clean(message.Content));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            if (request.MaxOutputTokens is { } max)
+                json.WriteNumber("maxOutputTokens", max);
+            else
+                json.WriteNull("maxOutputTokens");
+            if (request.Temperature is { } t && double.IsFinite(t))
+                json.WriteNumber("temperature", t);
+            else
+                json.WriteNull("temperature");
+            if (request.Route is { } route)
+            {
+                json.WriteStartObject("route");
+                json.WriteString("complexity", route.Complexity);
+                json.WriteString("quality", route.Quality);
+                if (route.MaxCostUsd is { } cap)
+                    json.WriteNumber("maxCostUsd", cap);
+                else
+                    json.WriteNull("maxCostUsd");
+                json.WriteString("provider", route.Provider?.ToLowerInvariant());
+                json.WriteString("model", route.Model);
+                if (route.FallbackAllowed is { } fallback)
+                    json.WriteBoolean("fallbackAllowed", fallback);
+                else
+                    json.WriteNull("fallbackAllowed");
+                json.WriteEndObject();
+            }
+
+            if (request.Tenant is { } tenant)
+                json.WriteString("tenant", AuditText.Clean(tenant)!.ToLowerInvariant());
+            json.WriteEndObject();
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+    }
+}
