@@ -13,6 +13,7 @@ using Worker.Providers;
 using Worker.Requests;
 using Worker.Retention;
 using Worker.Routing;
+using Worker.Tenants;
 
 namespace Worker.Hosting;
 
@@ -41,6 +42,7 @@ public static class WorkerApp
         builder.Services.AddProviders();                          // Providers/: Gemini, OpenAI and compatible clients, error classes
         builder.Services.AddProviderHealth();                     // ProviderHealth/: pings, breakers, pacing, alerts
         builder.Services.AddBudgets();                            // Budgets/: per-tenant daily budgets, counted once in PostgreSQL
+        builder.Services.AddTenantLimits();                       // Tenants/: per-tenant concurrency limits (TenantLimits)
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
         builder.Services.AddRequestRouting();                            // Routing/: which chain and order each request runs
         builder.Services.AddMessaging(builder.Configuration);     // Messaging/: bus, request endpoint, validation, results

@@ -6,6 +6,7 @@ using Worker.Metrics;
 using Worker.Persistence;
 using Worker.Requests;
 using Worker.Routing;
+using Worker.Tenants;
 
 namespace Worker.Messaging;
 
@@ -35,6 +36,7 @@ public sealed class CompletionRequestedConsumer(
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
     IParking parking,
+    TenantConcurrency tenants,
     WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -95,6 +97,15 @@ public sealed class CompletionRequestedConsumer(
         var finished = false;
         try
         {
+            // Released however the run ends (answer, failure, deferral, exception, shutdown): the using covers them all.
+            using var tenantSlot = tenants.TryEnter(request.Tenant);
+            if (tenantSlot is null)
+            {
+                await DeferForTenantAsync(request, claim, start, routed.Decision, cancellationToken);
+                finished = true;
+                return;
+            }
+
             var outcome = await runner.RunAsync(request, steps, start, cancellationToken) with { Route = routed.Decision };
             if (outcome.Deferral is { } deferral)
             {
@@ -130,6 +141,12 @@ public sealed class CompletionRequestedConsumer(
 
             var published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);
             finished = true;
+            if (ReferenceEquals(published, result) && WorkerMetrics.DeadlineRejection(outcome) is { } rejection)
+            {
+                // Counted once, by the delivery whose outcome was stored (a rival that stored first has counted its own).
+                metrics.DeadlineRejected(request.Chain ?? ChainsOptions.DefaultChain, rejection);
+            }
+
             if (context.CancellationToken.IsCancellationRequested)
             {
                 // The broker connection dropped while the chain ran: this delivery can be neither published from nor
@@ -147,6 +164,36 @@ public sealed class CompletionRequestedConsumer(
             Log.StoppedUnfinished(logger, request.RequestId, e.GetType().Name);
             await audit.ReleaseAsync(request.RequestId, claim.Token);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The request's tenant has all its places taken: rather than hold a consumer slot while it waits, store it (through
+    /// the deferral machinery, at the position it would have started from, no call made) to look again after
+    /// TenantLimits:RetryAfter. No CompletionDelayed: the wait is a second or two and repeats while the tenant's burst
+    /// drains, so a notice each time would flood the backend; the deferral does not count toward Chain:MaxDeferral.
+    /// </summary>
+    private async Task DeferForTenantAsync(CompletionRequested request, RequestClaim claim, ChainStart start, RouteDecision route,
+        CancellationToken cancellationToken)
+    {
+        var limit = tenants.ShareOf(request.Tenant);
+        var resumeAt = time.GetUtcNow() + tenants.RetryDelay();
+        var reason = $"tenant '{request.Tenant}' has {tenants.Running(request.Tenant!)} request(s) running, its share of TenantLimits here is {limit}";
+        var outcome = new ChainOutcome(null, null, null, null, [])
+        {
+            PriorCalls = start.PriorCalls,
+            PriorCostUsd = start.PriorCostUsd,
+            Route = route,
+            Deferral = new ChainDeferral(resumeAt, start.StepIndex, start.Attempt, DeferralKinds.TenantLimit, reason, start.DeferralStartedAt),
+        };
+        if (await audit.DeferAsync(request, claim, outcome, cancellationToken))
+        {
+            metrics.TenantLimited();
+            Log.TenantLimited(logger, request.RequestId, resumeAt, reason);
+        }
+        else
+        {
+            Log.ClaimLost(logger, request.RequestId);
         }
     }
 
