@@ -81,29 +81,30 @@ public sealed class CompletionRequestedConsumer(
             Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
         }
 
-        // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
-        var routed = claim.Start.Route is { } decision ? router.Restore(request, decision) : null;
-        routed ??= router.Route(request);
-        var steps = routed.Steps;
-        var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
-        Log.Routed(logger, request.RequestId, routed.Decision.Tier, string.Join(" > ", routed.Decision.Candidates), routed.Decision.Reason);
-        metrics.Routed(routed.Decision.Tier, routed.Decision.Candidates.FirstOrDefault() ?? "none");
-        if (!start.IsBeginning || start.PriorCalls > 0)
-        {
-            Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
-        }
-
         using var lease = leases.Hold(request.RequestId, claim.Token);
         var finished = false;
         try
         {
-            // Released however the run ends (answer, failure, deferral, exception, shutdown): the using covers them all.
+            // Before routing, so a request turned away costs no routing decision. Released however the run ends (answer,
+            // failure, deferral, exception, shutdown): the using covers them all.
             using var tenantSlot = tenants.TryEnter(request.Tenant);
             if (tenantSlot is null)
             {
-                await DeferForTenantAsync(request, claim, start, routed.Decision, cancellationToken);
+                await DeferForTenantAsync(request, claim, cancellationToken);
                 finished = true;
                 return;
+            }
+
+            // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
+            var routed = claim.Start.Route is { } decision ? router.Restore(request, decision) : null;
+            routed ??= router.Route(request);
+            var steps = routed.Steps;
+            var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
+            Log.Routed(logger, request.RequestId, routed.Decision.Tier, string.Join(" > ", routed.Decision.Candidates), routed.Decision.Reason);
+            metrics.Routed(routed.Decision.Tier, routed.Decision.Candidates.FirstOrDefault() ?? "none");
+            if (!start.IsBeginning || start.PriorCalls > 0)
+            {
+                Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
             }
 
             var outcome = await runner.RunAsync(request, steps, start, cancellationToken) with { Route = routed.Decision };
@@ -169,13 +170,14 @@ public sealed class CompletionRequestedConsumer(
 
     /// <summary>
     /// The request's tenant has all its places taken: rather than hold a consumer slot while it waits, store it (through
-    /// the deferral machinery, at the position it would have started from, no call made) to look again after
-    /// TenantLimits:RetryAfter. No CompletionDelayed: the wait is a second or two and repeats while the tenant's burst
-    /// drains, so a notice each time would flood the backend; the deferral does not count toward Chain:MaxDeferral.
+    /// the deferral machinery, at the position it would have started from, with its stored route, no call made) to look
+    /// again after TenantLimits:RetryAfter. No CompletionDelayed: the wait is a second or two and repeats while the
+    /// tenant's burst drains, so a notice each time would flood the backend; the wait does not count toward
+    /// Chain:MaxDeferral (the deferral clock is left as it was).
     /// </summary>
-    private async Task DeferForTenantAsync(CompletionRequested request, RequestClaim claim, ChainStart start, RouteDecision route,
-        CancellationToken cancellationToken)
+    private async Task DeferForTenantAsync(CompletionRequested request, RequestClaim claim, CancellationToken cancellationToken)
     {
+        var start = claim.Start;
         var limit = tenants.ShareOf(request.Tenant);
         var resumeAt = time.GetUtcNow() + tenants.RetryDelay();
         var reason = $"tenant '{request.Tenant}' has {tenants.Running(request.Tenant!)} request(s) running, its share of TenantLimits here is {limit}";
@@ -183,7 +185,7 @@ public sealed class CompletionRequestedConsumer(
         {
             PriorCalls = start.PriorCalls,
             PriorCostUsd = start.PriorCostUsd,
-            Route = route,
+            Route = start.Route,
             Deferral = new ChainDeferral(resumeAt, start.StepIndex, start.Attempt, DeferralKinds.TenantLimit, reason, start.DeferralStartedAt),
         };
         if (await audit.DeferAsync(request, claim, outcome, cancellationToken))

@@ -311,6 +311,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.False(await _harness.Published.Any<CompletionSucceeded>());
         Assert.False(await _harness.Published.Any<CompletionFailed>());
         Assert.Single(Measured("worker.tenant_limit.deferrals"));
+        Assert.Empty(Measured("worker.routes"));
         Assert.Equal(1, _tenants.Running(Acme));
     }
 
