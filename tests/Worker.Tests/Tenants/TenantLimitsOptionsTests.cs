@@ -54,6 +54,14 @@ public sealed class TenantLimitsOptionsTests
     }
 
     [Fact]
+    public void A_default_that_is_not_a_number_is_refused_naming_the_key()
+    {
+        var problems = Problems(("TenantLimits:DefaultMaxConcurrency", "many"));
+
+        Assert.Contains(problems, p => p.Contains("TenantLimits:DefaultMaxConcurrency", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_tenant_given_a_single_value_instead_of_a_section_is_refused()
     {
         var problems = Problems(("TenantLimits:Tenants:acme", "8"));
