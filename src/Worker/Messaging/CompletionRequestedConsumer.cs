@@ -179,7 +179,7 @@ public sealed class CompletionRequestedConsumer(
     {
         var start = claim.Start;
         var limit = tenants.ShareOf(request.Tenant);
-        var resumeAt = time.GetUtcNow() + tenants.RetryDelay();
+        var resumeAt = tenants.RetryAt();
         var reason = $"tenant '{request.Tenant}' has {tenants.Running(request.Tenant!)} request(s) running, its share of TenantLimits here is {limit}";
         var outcome = new ChainOutcome(null, null, null, null, [])
         {

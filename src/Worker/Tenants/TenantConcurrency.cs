@@ -9,7 +9,7 @@ namespace Worker.Tenants;
 /// rounded down, at least 1). A request that finds its tenant full is not made to wait here: the consumer defers it
 /// for <see cref="RetryDelay"/> and hands its slot to another tenant's work.
 /// </summary>
-public sealed class TenantConcurrency(IOptions<TenantLimitsOptions> options, LiveInstances instances, Random? random = null)
+public sealed class TenantConcurrency(IOptions<TenantLimitsOptions> options, LiveInstances instances, TimeProvider time, Random? random = null)
 {
     private readonly Dictionary<string, int> _running = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _lock = new();
@@ -54,11 +54,11 @@ public sealed class TenantConcurrency(IOptions<TenantLimitsOptions> options, Liv
         return new TenantSlot(this, tenant!);
     }
 
-    /// <summary>When a request turned away now looks again: TenantLimits:RetryAfter plus up to RetryJitter.</summary>
-    public TimeSpan RetryDelay()
+    /// <summary>When a request turned away now looks again: TenantLimits:RetryAfter from now, plus up to RetryJitter.</summary>
+    public DateTimeOffset RetryAt()
     {
         var settings = options.Value;
-        return settings.RetryAfter + settings.RetryJitter * _random.NextDouble();
+        return time.GetUtcNow() + settings.RetryAfter + settings.RetryJitter * _random.NextDouble();
     }
 
     private void Exit(string tenant)

@@ -37,7 +37,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
     private const string Acme = "acme";
     private readonly TenantConcurrency _tenants = new(
         Options.Create(new TenantLimitsOptions { Tenants = { [Acme] = new TenantLimitOptions { MaxConcurrency = 1 } } }),
-        new LiveInstances(), new FixedRandom(0.5));
+        new LiveInstances(), TimeProvider.System, new FixedRandom(0.5));
     private readonly MeterListener _listener = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> _measured = new();
     private readonly MemoryLifecycle _lifecycle = new();

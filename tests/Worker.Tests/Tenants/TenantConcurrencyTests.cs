@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Worker.ProviderHealth;
 using Worker.Tenants;
 using Worker.Tests.Fakes;
@@ -9,13 +10,14 @@ namespace Worker.Tests.Tenants;
 public sealed class TenantConcurrencyTests
 {
     private readonly LiveInstances _instances = new();
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
 
     private TenantConcurrency Limits(int? defaultMax = null, double jitterSample = 0.5, params (string Tenant, int Max)[] tenants)
     {
         var options = new TenantLimitsOptions { DefaultMaxConcurrency = defaultMax };
         foreach (var (tenant, max) in tenants)
             options.Tenants[tenant] = new TenantLimitOptions { MaxConcurrency = max };
-        return new TenantConcurrency(Options.Create(options), _instances, new FixedRandom(jitterSample));
+        return new TenantConcurrency(Options.Create(options), _instances, _clock, new FixedRandom(jitterSample));
     }
 
     [Fact]
@@ -124,11 +126,14 @@ public sealed class TenantConcurrencyTests
     [InlineData(0.0, 1000)]
     [InlineData(0.5, 1500)]
     [InlineData(0.999, 1999)]
-    public void The_wait_is_retry_after_plus_a_share_of_the_jitter(double sample, int expectedMs)
+    public void The_next_look_is_retry_after_from_now_plus_a_share_of_the_jitter(double sample, int expectedMs)
     {
         var limits = Limits(jitterSample: sample, tenants: ("acme", 1));
+        var now = _clock.GetUtcNow();
 
-        Assert.Equal(expectedMs, (int)limits.RetryDelay().TotalMilliseconds);
+        Assert.Equal(now.AddMilliseconds(expectedMs), limits.RetryAt());
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(now.AddMinutes(1).AddMilliseconds(expectedMs), limits.RetryAt());
     }
 
     [Fact]
