@@ -103,10 +103,20 @@ public static class DeferralKinds
 
     /// <summary>Another delivery of the same request holds its claim: look again when its lease ends.</summary>
     public const string InFlight = "in_flight";
+
+    /// <summary>
+    /// The request's tenant had all its places (TenantLimits) taken: look again shortly, from where the run would have
+    /// started, with no call made. Like <see cref="InFlight"/>, not a wait a backend is told about.
+    /// </summary>
+    public const string TenantLimit = "tenant_limit";
 }
 
-/// <summary>A run that stopped to resume at <see cref="ResumeAt"/>, at step <see cref="StepIndex"/>, attempt <see cref="Attempt"/>.</summary>
-public sealed record ChainDeferral(DateTimeOffset ResumeAt, int StepIndex, int Attempt, string Kind, string Reason, DateTimeOffset DeferralStartedAt);
+/// <summary>
+/// A run that stopped to resume at <see cref="ResumeAt"/>, at step <see cref="StepIndex"/>, attempt <see cref="Attempt"/>.
+/// <see cref="DeferralStartedAt"/> is what Chain:MaxDeferral counts from; null for a wait that does not count (a tenant
+/// limit's), so a request queued behind its own tenant's burst still has its whole deferral allowance for outages.
+/// </summary>
+public sealed record ChainDeferral(DateTimeOffset ResumeAt, int StepIndex, int Attempt, string Kind, string Reason, DateTimeOffset? DeferralStartedAt);
 
 /// <summary>
 /// How a chain run ended: an answer, a failure, or (when <see cref="Deferral"/> is set) neither yet. Exactly one of

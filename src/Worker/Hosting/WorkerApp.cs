@@ -14,6 +14,7 @@ using Worker.Providers;
 using Worker.Requests;
 using Worker.Retention;
 using Worker.Routing;
+using Worker.Tenants;
 
 namespace Worker.Hosting;
 
@@ -42,6 +43,7 @@ public static class WorkerApp
         builder.Services.AddProviders();                          // Providers/: Gemini, OpenAI and compatible clients, error classes
         builder.Services.AddProviderHealth();                     // ProviderHealth/: pings, breakers, pacing, alerts
         builder.Services.AddBudgets();                            // Budgets/: per-tenant daily budgets, counted once in PostgreSQL
+        builder.Services.AddTenantLimits();                       // Tenants/: per-tenant concurrency limits (TenantLimits)
         builder.Services.AddChains();                             // Chain/: the retry and fallback chain
         builder.Services.AddRequestRouting();                            // Routing/: which chain and order each request runs
         builder.Services.AddLastResort();                         // LastResort/: the response cache and template answers

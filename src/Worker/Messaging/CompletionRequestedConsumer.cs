@@ -7,6 +7,7 @@ using Worker.Metrics;
 using Worker.Persistence;
 using Worker.Requests;
 using Worker.Routing;
+using Worker.Tenants;
 
 namespace Worker.Messaging;
 
@@ -44,6 +45,7 @@ public sealed class CompletionRequestedConsumer(
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
     IParking parking,
+    TenantConcurrency tenants,
     WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -89,23 +91,33 @@ public sealed class CompletionRequestedConsumer(
             Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
         }
 
-        // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
-        var routed = claim.Start.Route is { } decision ? router.Restore(request, decision) : null;
-        routed ??= router.Route(request);
-        var steps = routed.Steps;
-        var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
-        Log.Routed(logger, request.RequestId, routed.Decision.Tier, string.Join(" > ", routed.Decision.Candidates), routed.Decision.Reason);
-        metrics.Routed(routed.Decision.Tier, routed.Decision.Candidates.FirstOrDefault() ?? "none");
-        if (!start.IsBeginning || start.PriorCalls > 0)
-        {
-            Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
-        }
-
         using var lease = leases.Hold(request.RequestId, claim.Token);
         var chain = router.ChainOf(request);
         var finished = false;
         try
         {
+            // Before routing, so a request turned away costs no routing decision. Released however the run ends (answer,
+            // failure, deferral, exception, shutdown): the using covers them all.
+            using var tenantSlot = tenants.TryEnter(request.Tenant);
+            if (tenantSlot is null)
+            {
+                await DeferForTenantAsync(request, claim, cancellationToken);
+                finished = true;
+                return;
+            }
+
+            // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
+            var routed = claim.Start.Route is { } decision ? router.Restore(request, decision) : null;
+            routed ??= router.Route(request);
+            var steps = routed.Steps;
+            var start = claim.Start.StepIndex < steps.Count ? claim.Start : ChainStart.Beginning;
+            Log.Routed(logger, request.RequestId, routed.Decision.Tier, string.Join(" > ", routed.Decision.Candidates), routed.Decision.Reason);
+            metrics.Routed(routed.Decision.Tier, routed.Decision.Candidates.FirstOrDefault() ?? "none");
+            if (!start.IsBeginning || start.PriorCalls > 0)
+            {
+                Log.Resuming(logger, request.RequestId, start.StepIndex, start.Attempt, start.PriorCalls);
+            }
+
             // A fresh cached answer, for a request that starts its chain (a resumed one has paid for calls already).
             var hit = start.IsBeginning && start.PriorCalls == 0 && lastResort is not null
                 ? await lastResort.FreshAsync(request, chain, cancellationToken)
@@ -161,6 +173,12 @@ public sealed class CompletionRequestedConsumer(
 
             var published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);
             finished = true;
+            if (ReferenceEquals(published, result) && WorkerMetrics.DeadlineRejection(outcome) is { } rejection)
+            {
+                // Counted once, by the delivery whose outcome was stored (a rival that stored first has counted its own).
+                metrics.DeadlineRejected(request.Chain ?? ChainsOptions.DefaultChain, rejection);
+            }
+
             if (context.CancellationToken.IsCancellationRequested)
             {
                 // The broker connection dropped while the chain ran: this delivery can be neither published from nor
@@ -187,6 +205,35 @@ public sealed class CompletionRequestedConsumer(
     }
 
     /// <summary>
+    /// The request's tenant has all its places taken: rather than hold a consumer slot while it waits, store it (through
+    /// the deferral machinery, at the position it would have started from, with its stored route, no call made) to look
+    /// again after TenantLimits:RetryAfter. No CompletionDelayed: the wait is a second or two and repeats while the
+    /// tenant's burst drains, so a notice each time would flood the backend; the wait does not count toward
+    /// Chain:MaxDeferral (the deferral clock is left as it was).
+    /// </summary>
+    private async Task DeferForTenantAsync(CompletionRequested request, RequestClaim claim, CancellationToken cancellationToken)
+    {
+        var start = claim.Start;
+        var limit = tenants.ShareOf(request.Tenant);
+        var resumeAt = tenants.RetryAt();
+        var reason = $"tenant '{request.Tenant}' has {tenants.Running(request.Tenant!)} request(s) running, its share of TenantLimits here is {limit}";
+        var outcome = new ChainOutcome(null, null, null, null, [])
+        {
+            PriorCalls = start.PriorCalls,
+            PriorCostUsd = start.PriorCostUsd,
+            Route = start.Route,
+            Deferral = new ChainDeferral(resumeAt, start.StepIndex, start.Attempt, DeferralKinds.TenantLimit, reason, start.DeferralStartedAt),
+        };
+        if (await audit.DeferAsync(request, claim, outcome, cancellationToken))
+        {
+            metrics.TenantLimited();
+            Log.TenantLimited(logger, request.RequestId, resumeAt, reason);
+        }
+        else
+        {
+            Log.ClaimLost(logger, request.RequestId);
+        }
+
     /// The answer of last resort for a run no provider answered, or null: only when the failure would be parked (a failure
     /// with <c>providers_exhausted</c>, or, for a request that allows a degraded answer, a deferral because every provider is
     /// down: a chat user should not wait out Chain:MaxDeferral in silence).

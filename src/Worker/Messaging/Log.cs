@@ -53,4 +53,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1313, Level = LogLevel.Warning,
         Message = "Request {RequestId}: its deferral is stored but the CompletionDelayed notice could not be published ({Error}); the request resumes as planned")]
     public static partial void DelayNoticeNotPublished(ILogger logger, Guid requestId, string error);
+
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Debug,
+        Message = "Request {RequestId} waits for its tenant until {ResumeAt:O}, no provider called: {Why}")]
+    public static partial void TenantLimited(ILogger logger, Guid requestId, DateTimeOffset resumeAt, string why);
 }

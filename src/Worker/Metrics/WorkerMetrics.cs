@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Worker.Chain;
+using Worker.Contracts;
 using Worker.Persistence;
 using Worker.Providers;
 
@@ -22,6 +23,8 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
     private readonly Counter<long> _routes;
+    private readonly Counter<long> _deadlineRejections;
+    private readonly Counter<long> _tenantLimited;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -34,7 +37,33 @@ public sealed class WorkerMetrics
         _cost = meter.CreateCounter<double>("worker.cost", "USD", "Estimated spend from the Pricing table.");
         _routes = meter.CreateCounter<long>("worker.routes", "{decision}",
             "Routing decisions, by tier (the route key, or chain:NAME) and the provider and model put first.");
+        _deadlineRejections = meter.CreateCounter<long>("worker.deadline.rejections", "{request}",
+            "Requests answered deadline_exceeded without any provider call, by chain and reason (expired, too_little_time).");
+        _tenantLimited = meter.CreateCounter<long>("worker.tenant_limit.deferrals", "{deferral}",
+            "Deliveries put back for a short wait because their tenant had every place under TenantLimits taken.");
     }
+
+    /// <summary>The <c>reason</c> of a request whose deadline had passed when it was dequeued (or resumed).</summary>
+    public const string DeadlineExpired = "expired";
+
+    /// <summary>The <c>reason</c> of a request whose every step was skipped: too little time left to answer before the deadline.</summary>
+    public const string DeadlineTooLittleTime = "too_little_time";
+
+    /// <summary>Counts one delivery deferred by its tenant's concurrency limit.</summary>
+    public void TenantLimited() => _tenantLimited.Add(1);
+
+    /// <summary>
+    /// Why a run's outcome is a deadline rejection (deadline_exceeded with no provider call for the request, in this run
+    /// or an earlier one), or null: <see cref="DeadlineTooLittleTime"/> when a step was skipped for lack of time, else
+    /// <see cref="DeadlineExpired"/>. GET /metrics/deadlines tells them apart the same way, from the audit rows.
+    /// </summary>
+    public static string? DeadlineRejection(ChainOutcome outcome) =>
+        outcome.FailureReason == FailureReasons.DeadlineExceeded && outcome.TotalCalls == 0
+            ? outcome.Attempts.Any(a => a.Note == ChainRunner.DeadlineSkip) ? DeadlineTooLittleTime : DeadlineExpired
+            : null;
+
+    /// <summary>Counts one deadline rejection of a request on <paramref name="chain"/>.</summary>
+    public void DeadlineRejected(string chain, string reason) => _deadlineRejections.Add(1, new("chain", chain), new("reason", reason));
 
     /// <summary>Counts one routing decision: a run of a request starting (or resuming) in the order it was given.</summary>
     public void Routed(string tier, string first) => _routes.Add(1, new("tier", tier), new("first", first));

@@ -22,6 +22,7 @@ public static class OpsApi
         services.AddSingleton(sp => new OpsKey(sp.GetRequiredService<IOptions<OpsOptions>>().Value.ApiKey));
         services.AddSingleton<RequestsQuery>();
         services.AddSingleton<ProviderMetricsQuery>();
+        services.AddSingleton<DeadlineRejectionsQuery>();
         return services;
     }
 
@@ -42,6 +43,7 @@ public static class OpsApi
         ops.MapGet("/requests/{requestId}", GetRequestAsync);
         ops.MapGet("/requests", ListRequestsAsync);
         ops.MapGet("/metrics/providers", GetProviderMetricsAsync);
+        ops.MapGet("/metrics/deadlines", GetDeadlineRejectionsAsync);
         ops.MapGet("/providers", ProvidersEndpoint.GetAsync);
         ops.MapGet("/budgets", BudgetsEndpoint.GetAsync);
         return app;
@@ -81,6 +83,19 @@ public static class OpsApi
         return TypedResults.Ok(new ProviderMetricsReport(window, since, until, await metrics.RunAsync(since, cancellationToken)));
     }
 
+    private static async Task<Results<Ok<DeadlineRejectionsReport>, ValidationProblem>> GetDeadlineRejectionsAsync(
+        string? window, DeadlineRejectionsQuery rejections, TimeProvider time, CancellationToken cancellationToken)
+    {
+        window = string.IsNullOrEmpty(window) ? "1h" : window;
+        if (!MetricsWindow.TryParse(window, out var span))
+            return Invalid("window", $"must be {MetricsWindow.Help}.");
+
+        var until = time.GetUtcNow();
+        var since = until - span;
+        var groups = await rejections.RunAsync(since, cancellationToken);
+        return TypedResults.Ok(new DeadlineRejectionsReport(window, since, until, groups.Sum(g => g.Requests), groups));
+    }
+
     private static ValidationProblem Invalid(string parameter, string problem) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [parameter] = [problem] });
 }
@@ -90,3 +105,9 @@ public sealed record RequestList(RequestFilter Filter, IReadOnlyList<RequestView
 
 /// <summary><c>GET /metrics/providers</c>: one entry per provider and model seen in [since, until].</summary>
 public sealed record ProviderMetricsReport(string Window, DateTimeOffset Since, DateTimeOffset Until, IReadOnlyList<ProviderMetrics> Providers);
+
+/// <summary>
+/// <c>GET /metrics/deadlines</c>: requests received in [since, until] and answered deadline_exceeded without a provider
+/// call, in all and per chain, tenant and reason.
+/// </summary>
+public sealed record DeadlineRejectionsReport(string Window, DateTimeOffset Since, DateTimeOffset Until, long Total, IReadOnlyList<DeadlineRejections> Groups);

@@ -328,7 +328,8 @@ public sealed class RequestLifecycle(
                 defer.Parameters.Add(Sql.Parameter("step_index", NpgsqlDbType.Integer, deferral.StepIndex));
                 defer.Parameters.Add(Sql.Parameter("attempt", NpgsqlDbType.Integer, deferral.Attempt));
                 defer.Parameters.Add(Sql.Parameter("calls", NpgsqlDbType.Integer, outcome.TotalCalls));
-                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz, Sql.Micro(deferral.DeferralStartedAt)));
+                defer.Parameters.Add(Sql.Parameter("deferral_started_at", NpgsqlDbType.TimestampTz,
+                    deferral.DeferralStartedAt.HasValue ? Sql.Micro(deferral.DeferralStartedAt.Value) : null));
                 defer.Parameters.Add(Sql.Parameter("deferred_at", NpgsqlDbType.TimestampTz, deferredAt));
                 defer.Parameters.Add(Sql.Parameter("reason", NpgsqlDbType.Text, AuditText.Clean(deferral.Reason)));
                 defer.Parameters.Add(Sql.Parameter("message", NpgsqlDbType.Jsonb, message));

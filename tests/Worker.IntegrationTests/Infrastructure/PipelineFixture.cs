@@ -79,7 +79,12 @@ public sealed class PipelineFixture : IAsyncLifetime
         // No pings (they would add simulator calls and isolate breakers mid-scenario) and no alerts here.
         ["ProviderHealth:PingInterval"] = "00:00:00",
         ["ProviderHealth:AlertInterval"] = "00:00:00",
+        // One tenant limited (TenantLimitTests); every other tenant, and requests without one, stay unlimited.
+        [$"TenantLimits:Tenants:{BurstingTenant}:MaxConcurrency"] = "2",
     };
+
+    /// <summary>The only tenant with a concurrency limit in these tests: 2 requests at once.</summary>
+    public const string BurstingTenant = "it-bursting-tenant";
 
     public async Task DisposeAsync()
     {

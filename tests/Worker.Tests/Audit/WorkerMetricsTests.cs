@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Worker.Audit;
+using Worker.Chain;
+using Worker.Contracts;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.Providers;
@@ -38,6 +40,25 @@ public sealed class WorkerMetricsTests : IDisposable
         {
             _measured.Add((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
         }
+    }
+
+    [Fact]
+    public void A_deadline_rejection_is_a_deadline_failure_with_no_call_for_the_request_in_any_run()
+    {
+        static ChainOutcome Outcome(string? reason, int priorCalls = 0, params AttemptRecord[] attempts) =>
+            new(null, null, reason, "error", attempts) { PriorCalls = priorCalls };
+        static AttemptRecord Attempt(bool called, string? note) => new(0, "gemini", "gemini-2.5-pro", 1, DateTimeOffset.UnixEpoch,
+            DateTimeOffset.UnixEpoch, called, null, null, null, called ? Decision.GaveUp : Decision.Skipped, null, null, null, null, note);
+
+        Assert.Equal(WorkerMetrics.DeadlineExpired, WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.DeadlineExceeded)));
+        Assert.Equal(WorkerMetrics.DeadlineTooLittleTime,
+            WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.DeadlineExceeded, 0, Attempt(false, ChainRunner.DeadlineSkip))));
+        // A run resumed after a pacing deferral (a skip of another kind) whose deadline had passed: expired.
+        Assert.Equal(WorkerMetrics.DeadlineExpired,
+            WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.DeadlineExceeded, 0, Attempt(false, "deferred: pacing"))));
+        Assert.Null(WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.DeadlineExceeded, 0, Attempt(true, null))));
+        Assert.Null(WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.DeadlineExceeded, priorCalls: 2)));
+        Assert.Null(WorkerMetrics.DeadlineRejection(Outcome(FailureReasons.ProvidersExhausted)));
     }
 
     [Fact]

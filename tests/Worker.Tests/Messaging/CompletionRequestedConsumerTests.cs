@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,9 @@ using Worker.Metrics;
 using Worker.Messaging;
 using Worker.Persistence;
 using Worker.Providers;
+using Worker.ProviderHealth;
 using Worker.Requests;
+using Worker.Tenants;
 using Worker.Tests.Fakes;
 using static Worker.Tests.Fakes.ScriptedProvider;
 
@@ -30,6 +33,13 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         ["openai"] = new("openai", Ok("from openai")),
     };
     private const string Patient = "patient";
+    private const string Unhurried = "unhurried";
+    private const string Acme = "acme";
+    private readonly TenantConcurrency _tenants = new(
+        Options.Create(new TenantLimitsOptions { Tenants = { [Acme] = new TenantLimitOptions { MaxConcurrency = 1 } } }),
+        new LiveInstances(), TimeProvider.System, new FixedRandom(0.5));
+    private readonly MeterListener _listener = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> _measured = new();
     private readonly MemoryLifecycle _lifecycle = new();
     private ChainRunOptions? _run;
     private readonly ServiceProvider _services;
@@ -46,6 +56,8 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             ],
             // One step with a retry: a long Retry-After defers the request instead of falling back.
             [Patient] = [new ChainStepOptions { Provider = "gemini", Model = "gemini-2.5-pro", MaxRetries = 1 }],
+            // Needs an hour to answer: any deadline sooner than that cannot be met.
+            [Unhurried] = [new ChainStepOptions { Provider = "gemini", Model = "gemini-2.5-pro", MinTimeToAnswer = TimeSpan.FromHours(1) }],
         };
         _services = new ServiceCollection()
             .AddLogging()
@@ -62,10 +74,22 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(Options.Create(new RequestLimits()))
             .AddSingleton(Options.Create(new MessagingOptions()))
             .AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())))
+            .AddSingleton(_tenants)
             .AddMassTransitTestHarness(x => x.AddConsumer<CompletionRequestedConsumer>())
             .BuildServiceProvider(validateScopes: true);
         _harness = _services.GetRequiredService<ITestHarness>();
+        var meters = _services.GetRequiredService<IMeterFactory>();
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == WorkerMetrics.MeterName && instrument.Meter.Scope == meters)
+                listener.EnableMeasurementEvents(instrument);
+        };
+        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => _measured.Enqueue((i.Name, v, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
+        _listener.Start();
     }
+
+    private IReadOnlyList<(long Value, Dictionary<string, object?> Tags)> Measured(string instrument) =>
+        [.. _measured.Where(m => m.Instrument == instrument).Select(m => (m.Value, m.Tags))];
 
     private static CompletionRequested Request(string? chain = null, string content = "hi") =>
         new(Guid.NewGuid(), "conv-1", [new ChatMessage("user", content)], chain);
@@ -262,8 +286,183 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal(("stored", ResultSources.Provider), (result.Text, result.Source));
     }
 
+    [Fact]
+    public async Task A_request_whose_tenant_is_at_its_limit_is_put_back_briefly_with_no_call_no_notice_and_no_result()
+    {
+        await _harness.Start();
+        using var held = _tenants.TryEnter(Acme);
+        var request = Request() with { Tenant = Acme };
+        var before = DateTimeOffset.UtcNow;
+
+        await _harness.Bus.Publish(request);
+
+        await _lifecycle.DeferredAsync(request.RequestId).WaitAsync(TimeSpan.FromSeconds(10));
+        var after = DateTimeOffset.UtcNow;
+        var deferral = _lifecycle.Deferrals[request.RequestId].Deferral!;
+        Assert.Equal((DeferralKinds.TenantLimit, 0, 1, (DateTimeOffset?)null), (deferral.Kind, deferral.StepIndex, deferral.Attempt, deferral.DeferralStartedAt));
+        // RetryAfter 1 s plus half of the 1 s jitter (the fixed random sample is 0.5).
+        Assert.InRange(deferral.ResumeAt, before.AddSeconds(1.5), after.AddSeconds(1.5));
+        Assert.Contains("tenant 'acme' has 1 request(s) running", deferral.Reason);
+        Assert.Empty(_lifecycle.Deferrals[request.RequestId].Attempts);
+        Assert.True(await _harness.Consumed.Any<CompletionRequested>(m => m.Context.Message.RequestId == request.RequestId));
+        Assert.Equal(["claim", "defer"], _lifecycle.Calls(request.RequestId));
+        Assert.Equal(0, _providers["gemini"].Calls + _providers["openai"].Calls);
+        Assert.False(await _harness.Published.Any<CompletionDelayed>());
+        Assert.False(await _harness.Published.Any<CompletionSucceeded>());
+        Assert.False(await _harness.Published.Any<CompletionFailed>());
+        Assert.Single(Measured("worker.tenant_limit.deferrals"));
+        Assert.Empty(Measured("worker.routes"));
+        Assert.Equal(1, _tenants.Running(Acme));
+    }
+
+    [Fact]
+    public async Task A_request_put_back_for_its_tenant_runs_once_a_place_is_free_and_answers_once()
+    {
+        await _harness.Start();
+        var held = _tenants.TryEnter(Acme)!;
+        var request = Request() with { Tenant = Acme };
+        await _harness.Bus.Publish(request);
+        await _lifecycle.DeferredAsync(request.RequestId).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // What the release job does at resume_at: the stored message is delivered again.
+        held.Dispose();
+        await _harness.Bus.Publish(request);
+
+        var result = await ResultAsync<CompletionSucceeded>(request.RequestId);
+        Assert.Equal(("gemini", 1), (result.Provider, result.Attempts));
+        Assert.Equal(["claim", "defer", "claim", "complete"], _lifecycle.Calls(request.RequestId));
+        Assert.Equal(1, _providers["gemini"].Calls);
+        Assert.Equal(0, _tenants.Running(Acme));
+    }
+
+    [Fact]
+    public async Task A_resumed_request_turned_away_by_its_tenant_keeps_its_position_calls_and_deferral_clock()
+    {
+        await _harness.Start();
+        using var held = _tenants.TryEnter(Acme);
+        var request = Request() with { Tenant = Acme };
+        var firstDeferral = DateTimeOffset.UtcNow.AddMinutes(-3);
+        _lifecycle.Starts[request.RequestId] = new ChainStart(1, 2, PriorCalls: 3, firstDeferral) { PriorCostUsd = 0.25m };
+
+        await _harness.Bus.Publish(request);
+
+        await _lifecycle.DeferredAsync(request.RequestId).WaitAsync(TimeSpan.FromSeconds(10));
+        var outcome = _lifecycle.Deferrals[request.RequestId];
+        Assert.Equal((1, 2, (DateTimeOffset?)firstDeferral), (outcome.Deferral!.StepIndex, outcome.Deferral.Attempt, outcome.Deferral.DeferralStartedAt));
+        Assert.Equal((3, 0, 0.25m), (outcome.TotalCalls, outcome.CallCount, outcome.TotalCostUsd));
+        Assert.Equal(0, _providers["gemini"].Calls + _providers["openai"].Calls);
+    }
+
+    [Fact]
+    public async Task Another_tenant_and_requests_without_a_tenant_run_while_one_tenant_is_at_its_limit()
+    {
+        await _harness.Start();
+        using var held = _tenants.TryEnter(Acme);
+        var globex = Request() with { Tenant = "globex" };
+        var none = Request();
+
+        await _harness.Bus.Publish(globex);
+        await _harness.Bus.Publish(none);
+
+        await ResultAsync<CompletionSucceeded>(globex.RequestId);
+        await ResultAsync<CompletionSucceeded>(none.RequestId);
+        Assert.Equal(2, _providers["gemini"].Calls);
+    }
+
+    public enum RunEnd
+    {
+        Answered,
+        Failed,
+        Deferred,
+        WriteFailed,
+        Cancelled,
+    }
+
+    [Theory]
+    [InlineData(RunEnd.Answered)]
+    [InlineData(RunEnd.Failed)]
+    [InlineData(RunEnd.Deferred)]
+    [InlineData(RunEnd.WriteFailed)]
+    [InlineData(RunEnd.Cancelled)]
+    public async Task The_tenant_place_is_freed_however_the_run_ends(RunEnd end)
+    {
+        var chain = (string?)null;
+        switch (end)
+        {
+            case RunEnd.Failed:
+                _providers["gemini"] = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401));
+                _providers["openai"] = new ScriptedProvider("openai", Fail(ErrorClass.Auth, 401));
+                break;
+            case RunEnd.Deferred:
+                _run = new ChainRunOptions { InProcessWaitLimit = TimeSpan.FromSeconds(5), MaxDeferral = TimeSpan.FromMinutes(10) };
+                _providers["gemini"] = new ScriptedProvider("gemini", Fail(ErrorClass.RateLimited, 429, TimeSpan.FromSeconds(60)));
+                chain = Patient;
+                break;
+        }
+
+        await _harness.Start();
+        var request = Request(chain) with { Tenant = Acme };
+        if (end == RunEnd.WriteFailed)
+            _lifecycle.CompleteFails[request.RequestId] = new InvalidOperationException("the outcome could not be written");
+        if (end == RunEnd.Cancelled)
+            _lifecycle.CompleteFails[request.RequestId] = new OperationCanceledException("stopping");
+
+        await _harness.Bus.Publish(request);
+
+        Assert.True(await _harness.Consumed.Any<CompletionRequested>(m => m.Context.Message.RequestId == request.RequestId));
+        Assert.Equal(end is RunEnd.WriteFailed or RunEnd.Cancelled, _lifecycle.Calls(request.RequestId).Contains("release"));
+        Assert.Equal(end == RunEnd.Deferred, _lifecycle.Calls(request.RequestId).Contains("defer"));
+        Assert.Equal(0, _tenants.Running(Acme));
+        Assert.NotNull(_tenants.TryEnter(Acme));
+    }
+
+    [Fact]
+    public async Task A_request_dequeued_after_its_deadline_is_failed_without_a_call_and_counted_as_expired()
+    {
+        await _harness.Start();
+        var request = Request() with { Deadline = DateTimeOffset.UtcNow.AddMinutes(-1) };
+
+        await _harness.Bus.Publish(request);
+
+        var failed = await ResultAsync<CompletionFailed>(request.RequestId);
+        Assert.Equal((FailureReasons.DeadlineExceeded, 0), (failed.Reason, failed.Attempts));
+        Assert.Equal(0, _providers["gemini"].Calls);
+        var counted = Assert.Single(Measured("worker.deadline.rejections"));
+        Assert.Equal((1L, "default", WorkerMetrics.DeadlineExpired), (counted.Value, counted.Tags["chain"], counted.Tags["reason"]));
+    }
+
+    [Fact]
+    public async Task A_request_whose_chain_cannot_answer_before_its_deadline_is_counted_as_too_little_time()
+    {
+        await _harness.Start();
+        var request = Request(Unhurried) with { Deadline = DateTimeOffset.UtcNow.AddMinutes(10) };
+
+        await _harness.Bus.Publish(request);
+
+        var failed = await ResultAsync<CompletionFailed>(request.RequestId);
+        Assert.Equal((FailureReasons.DeadlineExceeded, 0), (failed.Reason, failed.Attempts));
+        Assert.Equal(0, _providers["gemini"].Calls);
+        var counted = Assert.Single(Measured("worker.deadline.rejections"));
+        Assert.Equal((Unhurried, WorkerMetrics.DeadlineTooLittleTime), (counted.Tags["chain"], counted.Tags["reason"]));
+    }
+
+    [Fact]
+    public async Task Other_failures_and_answers_are_not_counted_as_deadline_rejections()
+    {
+        _providers["gemini"] = new ScriptedProvider("gemini", Fail(ErrorClass.Auth, 401));
+        _providers["openai"] = new ScriptedProvider("openai", Fail(ErrorClass.Auth, 401));
+        await _harness.Start();
+        var failing = Request() with { Deadline = DateTimeOffset.UtcNow.AddMinutes(10) };
+
+        await _harness.Bus.Publish(failing);
+
+        Assert.Equal(FailureReasons.ProvidersExhausted, (await ResultAsync<CompletionFailed>(failing.RequestId)).Reason);
+        Assert.Empty(Measured("worker.deadline.rejections"));
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _listener.Dispose();
         await _harness.Stop();
         await _services.DisposeAsync();
     }
@@ -308,6 +507,15 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         /// <summary>Requests whose deferral finds the claim taken by another delivery (its lease lapsed meanwhile).</summary>
         public HashSet<Guid> LostClaims { get; } = [];
 
+        /// <summary>Where a claimed request starts (a stored deferral's position); the beginning when absent.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, ChainStart> Starts { get; } = new();
+
+        /// <summary>Each request's last deferred outcome, as <see cref="DeferAsync"/> received it.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, ChainOutcome> Deferrals { get; } = new();
+
+        /// <summary>Requests whose outcome write throws this (an outage past the retry window, a shutdown).</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<Guid, Exception> CompleteFails { get; } = new();
+
         private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, TaskCompletionSource> _deferred = new();
 
         /// <summary>Completes when the consumer has called <see cref="DeferAsync"/> for the request: a condition, not a poll.</summary>
@@ -342,7 +550,8 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
                     StoredJson.Result(stored)));
             }
 
-            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received, ChainStart.Beginning));
+            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received,
+                Starts.GetValueOrDefault(request.RequestId, ChainStart.Beginning)));
         }
 
         public Task<int> RenewLeasesAsync(IReadOnlyCollection<(Guid RequestId, Guid Token)> claims, CancellationToken cancellationToken) =>
@@ -358,12 +567,15 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             RequestResult result, CancellationToken cancellationToken)
         {
             _calls.Enqueue((request.RequestId, "complete"));
+            if (CompleteFails.TryGetValue(request.RequestId, out var error))
+                return Task.FromException<RequestResult>(error);
             return Task.FromResult(Finished.GetOrAdd(request.RequestId, result));
         }
 
         public Task<bool> DeferAsync(CompletionRequested request, RequestClaim claim, ChainOutcome outcome, CancellationToken cancellationToken)
         {
             _calls.Enqueue((request.RequestId, "defer"));
+            Deferrals[request.RequestId] = outcome;
             _deferred.GetOrAdd(request.RequestId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             return Task.FromResult(!LostClaims.Contains(request.RequestId));
         }
