@@ -15,6 +15,11 @@ namespace Worker.Contracts;
 /// <param name="Route">Routing hints: the task's complexity and quality, a cost cap, a forced provider. Ignored when
 /// <paramref name="Chain"/> is set (a named chain is a fixed order). Null runs the default chain as it is configured.</param>
 /// <param name="Tenant">Whose daily budget and limits apply; null for none.</param>
+/// <param name="Priority">0 (lowest) to 9 (highest), default 5: among waiting requests, higher runs first. The broker orders
+/// by the message's AMQP <c>priority</c> property, so set that too (<see cref="RequestPriority.Amqp"/>).</param>
+/// <param name="Sheddable">True for work that may be dropped when the worker is behind (look-ahead, pre-computation): past
+/// the configured backlog depth or age it is answered at once with <c>CompletionFailed</c> reason <c>shed</c>, without a
+/// provider call. Default false.</param>
 public sealed record CompletionRequested(
     Guid RequestId,
     string? ConversationId,
@@ -25,7 +30,30 @@ public sealed record CompletionRequested(
     DateTimeOffset? Deadline = null,
     IReadOnlyDictionary<string, string>? Metadata = null,
     RouteHints? Route = null,
-    string? Tenant = null);
+    string? Tenant = null,
+    int Priority = RequestPriority.Default,
+    bool Sheddable = false);
+
+/// <summary>
+/// The values of <see cref="CompletionRequested.Priority"/>, and the AMQP <c>priority</c> property a producer sets so the
+/// broker's priority queue can order the message (the broker never reads the body).
+/// </summary>
+/// <example>MassTransit: <c>await bus.Publish(request, ctx => ctx.SetPriority(RequestPriority.Amqp(request)));</c>
+/// Raw AMQP: the basic property <c>priority</c> = the request's priority.</example>
+public static class RequestPriority
+{
+    /// <summary>The lowest priority.</summary>
+    public const int Lowest = 0;
+
+    /// <summary>What a request without a priority gets.</summary>
+    public const int Default = 5;
+
+    /// <summary>The highest priority.</summary>
+    public const int Highest = 9;
+
+    /// <summary>The AMQP priority for <paramref name="request"/>: its priority, kept within 0..9.</summary>
+    public static byte Amqp(CompletionRequested request) => (byte)Math.Clamp(request.Priority, Lowest, Highest);
+}
 
 /// <summary>How to pick the providers for a request. Every field is optional.</summary>
 /// <param name="Complexity">One of <see cref="RouteComplexity"/>: trivial work goes to cheap, fast models, expert work to

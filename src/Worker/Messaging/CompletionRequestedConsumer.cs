@@ -35,6 +35,7 @@ public sealed class CompletionRequestedConsumer(
     IOptions<RequestLimits> limits,
     IOptions<MessagingOptions> messaging,
     IParking parking,
+    LoadShedder shedder,
     WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -77,6 +78,14 @@ public sealed class CompletionRequestedConsumer(
         {
             // Finished before results were stored (an older schema): nothing to re-publish, so run it again.
             Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
+        }
+
+        // Only a first run is shed: a resumed or replayed request was already accepted, and may have been paid for.
+        if (claim is { ReplayCount: 0, Start: { IsBeginning: true, PriorCalls: 0, DeferralStartedAt: null } }
+            && shedder.Decide(request, context.SentTime is { } sent ? new DateTimeOffset(DateTime.SpecifyKind(sent, DateTimeKind.Utc)) : null) is { } shed)
+        {
+            await ShedAsync(context, request, claim, shed, cancellationToken);
+            return;
         }
 
         // A resumed run keeps the order its first run was routed in, so its stored step index means the same step.
@@ -148,6 +157,41 @@ public sealed class CompletionRequestedConsumer(
             await audit.ReleaseAsync(request.RequestId, claim.Token);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Answers a sheddable request <c>shed</c> without a call: stored like any outcome (one row, its result kept for
+    /// redeliveries), never parked, then published.
+    /// </summary>
+    private async Task ShedAsync(ConsumeContext<CompletionRequested> context, CompletionRequested request, RequestClaim claim, ShedDecision shed,
+        CancellationToken cancellationToken)
+    {
+        using var lease = leases.Hold(request.RequestId, claim.Token);
+        var outcome = new ChainOutcome(null, null, FailureReasons.Shed, shed.Error, []);
+        var completedAt = time.GetUtcNow();
+        var result = Results.Failed(request, FailureReasons.Shed, shed.Error, 0, completedAt, deadLettered: false,
+            OutcomeLineage.Of(request.RequestId, claim.ReplayCount, claim.StoredResult), outcome);
+        RequestResult published;
+        try
+        {
+            published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            Log.StoppedUnfinished(logger, request.RequestId, e.GetType().Name);
+            await audit.ReleaseAsync(request.RequestId, claim.Token);
+            throw;
+        }
+
+        Log.Shed(logger, request.RequestId, shed.Trigger, shed.Error);
+        metrics.Shed(shed.Trigger);
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            Log.TransportLost(logger, request.RequestId);
+            return;
+        }
+
+        await Results.PublishAsync(context, published);
     }
 
     /// <summary>

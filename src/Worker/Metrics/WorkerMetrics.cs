@@ -22,6 +22,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
     private readonly Counter<long> _routes;
+    private readonly Counter<long> _shed;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -34,7 +35,12 @@ public sealed class WorkerMetrics
         _cost = meter.CreateCounter<double>("worker.cost", "USD", "Estimated spend from the Pricing table.");
         _routes = meter.CreateCounter<long>("worker.routes", "{decision}",
             "Routing decisions, by tier (the route key, or chain:NAME) and the provider and model put first.");
+        _shed = meter.CreateCounter<long>("worker.shed", "{request}",
+            "Sheddable requests answered shed without a call because the queue was behind, by trigger (depth, age).");
     }
+
+    /// <summary>Counts one sheddable request answered <c>shed</c>, by the limit that was passed (depth, age).</summary>
+    public void Shed(string trigger) => _shed.Add(1, new KeyValuePair<string, object?>("trigger", trigger));
 
     /// <summary>Counts one routing decision: a run of a request starting (or resuming) in the order it was given.</summary>
     public void Routed(string tier, string first) => _routes.Add(1, new("tier", tier), new("first", first));
