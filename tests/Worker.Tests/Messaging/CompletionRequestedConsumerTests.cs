@@ -31,6 +31,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
     };
     private const string Patient = "patient";
     private readonly MemoryLifecycle _lifecycle = new();
+    private readonly LoadShedder _shedder = new(Options.Create(new SheddingOptions { MaxQueueDepth = 100 }), TimeProvider.System);
     private ChainRunOptions? _run;
     private readonly ServiceProvider _services;
     private readonly ITestHarness _harness;
@@ -62,6 +63,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(Options.Create(new RequestLimits()))
             .AddSingleton(Options.Create(new MessagingOptions()))
             .AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())))
+            .AddSingleton(_shedder)
             .AddMassTransitTestHarness(x => x.AddConsumer<CompletionRequestedConsumer>())
             .BuildServiceProvider(validateScopes: true);
         _harness = _services.GetRequiredService<ITestHarness>();
@@ -97,6 +99,26 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal("provider", result.Source);
         Assert.Equal(RequestResult.MessageId(request.RequestId), _harness.Published.Select<CompletionSucceeded>().Single().Context.MessageId);
         Assert.Equal(["claim", "complete"], _lifecycle.Calls(request.RequestId));
+        Assert.Equal(1, _providers["gemini"].Calls);
+    }
+
+    [Fact]
+    public async Task Past_the_depth_limit_a_sheddable_request_is_answered_shed_once_and_stored_without_a_call()
+    {
+        await _harness.Start();
+        _shedder.Observe(250);
+        var sheddable = Request() with { Sheddable = true };
+        var wanted = Request();
+
+        await _harness.Bus.Publish(sheddable);
+        await _harness.Bus.Publish(wanted);
+
+        var shed = await ResultAsync<CompletionFailed>(sheddable.RequestId);
+        Assert.Equal((FailureReasons.Shed, 0, false), (shed.Reason, shed.Attempts, shed.DeadLettered));
+        Assert.Contains("250 waiting requests (Shedding:MaxQueueDepth is 100)", shed.Error, StringComparison.Ordinal);
+        Assert.Equal(["claim", "complete"], _lifecycle.Calls(sheddable.RequestId));
+        Assert.Equal("from gemini", (await ResultAsync<CompletionSucceeded>(wanted.RequestId)).Text);
+        // Only the request that was not sheddable reached a provider.
         Assert.Equal(1, _providers["gemini"].Calls);
     }
 

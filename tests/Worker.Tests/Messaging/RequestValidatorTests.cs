@@ -39,4 +39,28 @@ public class RequestValidatorTests
         Assert.Null(RequestValidator.Validate(Request("lead-042"), Chains, limits));
         Assert.Equal("conversationId has 9 characters; the limit is 8", RequestValidator.Validate(Request("lead-0042"), Chains, limits));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(9)]
+    public void A_priority_from_0_to_9_is_accepted(int priority) =>
+        Assert.Null(RequestValidator.Validate(Request(null) with { Priority = priority }, Chains, new RequestLimits()));
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(10)]
+    [InlineData(255)]
+    public void A_priority_out_of_range_is_refused_naming_the_field(int priority) =>
+        Assert.Equal($"priority {priority} is out of range 0..9",
+            RequestValidator.Validate(Request(null) with { Priority = priority }, Chains, new RequestLimits()));
+
+    [Fact]
+    public void A_request_without_priority_or_sheddable_gets_the_defaults()
+    {
+        var request = Request(null);
+
+        Assert.Equal((5, false), (request.Priority, request.Sheddable));
+        Assert.Equal(5, RequestPriority.Amqp(request));
+    }
 }
