@@ -3,7 +3,7 @@
 # recovery time, overhead, partial failures, healthy traffic, routing, priorities and memory, with the Release worker and simulator as separate processes on real RabbitMQ and
 # PostgreSQL. Starts what is missing (like ops/test.sh), builds, migrates a fresh database of its own and runs
 # tests/Worker.Benchmarks. Results: bench/results/latest.md and latest.json (partial.* for --quick or --scenario).
-#   ops/bench.sh                       every scenario, about 12 minutes with the build on 2 cores
+#   ops/bench.sh                       every scenario, about 14 minutes with the build on 2 cores
 #   ops/bench.sh --quick               smaller sizes: a smoke run of about 2 minutes
 #   ops/bench.sh --scenario overhead   one scenario (drain, inflight, outage, recovery, overhead, partial-5xx, partial-429,
 #                                      partial-both, partial-junk, scale, healthy, routing, priority); repeatable

@@ -122,6 +122,22 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal(1, _providers["gemini"].Calls);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_replayed_or_resumed_sheddable_request_runs_whatever_the_backlog(bool replay)
+    {
+        await _harness.Start();
+        _shedder.Observe(250);
+        var request = Request() with { Sheddable = true };
+        (replay ? _lifecycle.Replayed : _lifecycle.Resumed).Add(request.RequestId);
+
+        await _harness.Bus.Publish(request);
+
+        Assert.Equal("from gemini", (await ResultAsync<CompletionSucceeded>(request.RequestId)).Text);
+        Assert.Equal(1, _providers["gemini"].Calls);
+    }
+
     [Fact]
     public async Task An_invalid_request_is_rejected_without_a_claim_or_a_call()
     {
@@ -327,6 +343,12 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         /// <summary>Stored results as raw JSON, for rows written by older versions.</summary>
         public Dictionary<Guid, string> StoredJsonOf { get; } = [];
 
+        /// <summary>Requests claimed as an ops replay's run (replay count 1).</summary>
+        public HashSet<Guid> Replayed { get; } = [];
+
+        /// <summary>Requests claimed as the resumption of a deferral (at its first step, deferred a minute ago).</summary>
+        public HashSet<Guid> Resumed { get; } = [];
+
         /// <summary>Requests whose deferral finds the claim taken by another delivery (its lease lapsed meanwhile).</summary>
         public HashSet<Guid> LostClaims { get; } = [];
 
@@ -364,7 +386,9 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
                     StoredJson.Result(stored)));
             }
 
-            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received, ChainStart.Beginning));
+            var start = Resumed.Contains(request.RequestId) ? ChainStart.Beginning with { DeferralStartedAt = now.AddMinutes(-1) } : ChainStart.Beginning;
+            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received, start,
+                ReplayCount: Replayed.Contains(request.RequestId) ? 1 : 0));
         }
 
         public Task<int> RenewLeasesAsync(IReadOnlyCollection<(Guid RequestId, Guid Token)> claims, CancellationToken cancellationToken) =>
