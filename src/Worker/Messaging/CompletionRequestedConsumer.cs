@@ -82,7 +82,7 @@ public sealed class CompletionRequestedConsumer(
 
         // Only a first run is shed: a resumed or replayed request was already accepted, and may have been paid for.
         if (claim is { ReplayCount: 0, Start: { IsBeginning: true, PriorCalls: 0, DeferralStartedAt: null } }
-            && shedder.Decide(request, context.SentTime is { } sent ? new DateTimeOffset(DateTime.SpecifyKind(sent, DateTimeKind.Utc)) : null) is { } shed)
+            && shedder.Decide(request, SentAt(context)) is { } shed)
         {
             await ShedAsync(context, request, claim, shed, cancellationToken);
             return;
@@ -157,6 +157,19 @@ public sealed class CompletionRequestedConsumer(
             await audit.ReleaseAsync(request.RequestId, claim.Token);
             throw;
         }
+    }
+
+    /// <summary>
+    /// When the producer sent the message: the earlier of MassTransit's <c>sentTime</c> and the AMQP <c>timestamp</c> property
+    /// (seconds) a raw producer may set, since a plain-JSON message's sent time is not the producer's; null when neither is there.
+    /// </summary>
+    internal static DateTimeOffset? SentAt(ConsumeContext context)
+    {
+        DateTimeOffset? envelope = context.SentTime is { } sent ? new DateTimeOffset(DateTime.SpecifyKind(sent, DateTimeKind.Utc)) : null;
+        DateTimeOffset? amqp = context.TryGetPayload<RabbitMqBasicConsumeContext>(out var delivery) && delivery.Properties.IsTimestampPresent()
+            ? DateTimeOffset.FromUnixTimeSeconds(delivery.Properties.Timestamp.UnixTime)
+            : null;
+        return envelope is { } e && amqp is { } a ? (e < a ? e : a) : envelope ?? amqp;
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ public sealed class SheddingTests : IAsyncLifetime
         ["Messaging:ConcurrencyLimit"] = "1",
         ["Messaging:PrefetchCount"] = "1",
         ["Shedding:MaxQueueDepth"] = "2",
+        ["Shedding:MaxQueueAgeSeconds"] = "60",
         ["Shedding:ProbeInterval"] = "00:00:00.200",
     }, sim => sim.SetProfile("gemini", new FaultProfile { LatencyMs = 300 }));
 
@@ -56,6 +57,35 @@ public sealed class SheddingTests : IAsyncLifetime
         Assert.All(sheddable, r => Assert.Equal((RequestStatus.Failed, FailureReasons.Shed, 0), rows[r.RequestId]));
         Assert.All(before.Concat(after), r => Assert.Equal(RequestStatus.Succeeded, rows[r.RequestId].Status));
         Assert.Equal(0, await _w.DeadLettersAsync(all));
+    }
+
+    [Fact]
+    public async Task A_sheddable_request_sent_longer_ago_than_the_age_limit_is_shed_and_a_fresh_one_is_served()
+    {
+        // A producer in another language: plain JSON, its send time in the AMQP timestamp property (seconds).
+        var old = Guid.NewGuid();
+        var fresh = Guid.NewGuid();
+        await using (var amqp = await RawAmqp.ConnectAsync())
+        {
+            foreach (var (id, sentAt) in new[] { (old, DateTimeOffset.UtcNow.AddMinutes(-5)), (fresh, DateTimeOffset.UtcNow) })
+            {
+                var body = $$"""{"requestId":"{{id}}","messages":[{"role":"user","content":"look-ahead {{_run}} {{id}}"}],"sheddable":true}""";
+                await amqp.PublishBytesAsync(Queue, "", System.Text.Encoding.UTF8.GetBytes(body), new RabbitMQ.Client.BasicProperties
+                {
+                    ContentType = "application/json",
+                    Persistent = true,
+                    MessageId = Guid.NewGuid().ToString(),
+                    Timestamp = new RabbitMQ.Client.AmqpTimestamp(sentAt.ToUnixTimeSeconds()),
+                });
+            }
+        }
+
+        Assert.Empty(await _w.Producer.WaitForAllAsync([old, fresh], TimeSpan.FromMinutes(1)));
+        var shed = Assert.IsType<CompletionFailed>(Assert.Single(_w.Producer.Results(old)));
+        Assert.Equal((FailureReasons.Shed, 0), (shed.Reason, shed.Attempts));
+        Assert.Contains("(Shedding:MaxQueueAgeSeconds is 60)", shed.Error, StringComparison.Ordinal);
+        Assert.IsType<CompletionSucceeded>(Assert.Single(_w.Producer.Results(fresh)));
+        Assert.False(_w.Sim.CallsByPrompt("gemini").ContainsKey($"look-ahead {_run} {old}"), "the shed request reached the provider");
     }
 
     private List<CompletionRequested> Requests(string kind, int count, bool sheddable) =>
