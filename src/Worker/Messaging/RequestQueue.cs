@@ -66,11 +66,12 @@ public static class RequestQueue
 
     /// <summary>
     /// Where the worker sends a request back to its own queue (deferral release, replay). <c>queue:</c> makes MassTransit
-    /// declare the queue without arguments, which a quorum queue refuses (PRECONDITION_FAILED), so a quorum queue is
-    /// reached through its exchange, which the receive endpoint declared and bound to it at start.
+    /// declare the queue without arguments, which a queue declared with some (quorum, or <c>x-max-priority</c>) refuses
+    /// (PRECONDITION_FAILED), so such a queue is reached through its exchange, which the receive endpoint declared and
+    /// bound to it at start.
     /// </summary>
     public static Uri SendAddress(MessagingOptions options) =>
-        new(options.IsQuorum ? $"exchange:{options.QueueName}" : $"queue:{options.QueueName}");
+        new(Arguments(options) is null ? $"queue:{options.QueueName}" : $"exchange:{options.QueueName}");
 
     /// <summary>
     /// Refuses to start when the broker already holds the request queue (or its error or skipped queue) with other arguments

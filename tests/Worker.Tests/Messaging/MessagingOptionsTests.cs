@@ -79,7 +79,8 @@ public class MessagingOptionsTests
         var options = services.GetRequiredService<IOptions<MessagingOptions>>().Value;
 
         Assert.Equal(quorum, options.IsQuorum);
-        Assert.Equal(quorum ? "exchange:completion-requests" : "queue:completion-requests", RequestQueue.SendAddress(options).ToString());
+        // Both queues have arguments (quorum; x-max-priority), which a send to queue: would declare away: through the exchange.
+        Assert.Equal("exchange:completion-requests", RequestQueue.SendAddress(options).ToString());
         Assert.Equal(quorum ? "quorum" : null, Argument(options, "x-queue-type"));
     }
 
@@ -98,6 +99,7 @@ public class MessagingOptionsTests
         Assert.Equal(declared, options.EffectiveMaxPriority);
         // An int, as the endpoint declares it: RabbitMQ compares the argument's type as well as its value.
         Assert.Equal(declared > 0 ? declared : null, Argument(options, "x-max-priority"));
+        Assert.Equal(type == "classic" && declared == 0 ? "queue:completion-requests" : "exchange:completion-requests", RequestQueue.SendAddress(options).ToString());
     }
 
     [Fact]
