@@ -63,4 +63,14 @@ public class RequestValidatorTests
         Assert.Equal((5, false), (request.Priority, request.Sheddable));
         Assert.Equal(5, RequestPriority.Amqp(request));
     }
+
+    [Fact]
+    public void A_stored_request_from_before_priorities_reads_with_the_defaults_and_a_new_one_keeps_them()
+    {
+        var old = StoredJson.ReadRequest("""{"requestId":"5f0c8a52-7d0e-4c1b-9d56-2f3f0b8f3c2e","messages":[{"role":"user","content":"hi"}]}""");
+        var stored = StoredJson.ReadRequest(StoredJson.Request(Request(null) with { Priority = 9, Sheddable = true }));
+
+        Assert.Equal((5, false), (old!.Priority, old.Sheddable));
+        Assert.Equal((9, true), (stored!.Priority, stored.Sheddable));
+    }
 }
