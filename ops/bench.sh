@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks against a bare baseline (not part of the test suite): throughput, in-flight capacity, failover cost,
-# recovery time, overhead, partial failures, healthy traffic, routing and memory, with the Release worker and simulator as separate processes on real RabbitMQ and
+# recovery time, overhead, partial failures, healthy traffic, routing, priorities and memory, with the Release worker and simulator as separate processes on real RabbitMQ and
 # PostgreSQL. Starts what is missing (like ops/test.sh), builds, migrates a fresh database of its own and runs
 # tests/Worker.Benchmarks. Results: bench/results/latest.md and latest.json (partial.* for --quick or --scenario).
-#   ops/bench.sh                       every scenario, about 12 minutes with the build on 2 cores
+#   ops/bench.sh                       every scenario, about 14 minutes with the build on 2 cores
 #   ops/bench.sh --quick               smaller sizes: a smoke run of about 2 minutes
 #   ops/bench.sh --scenario overhead   one scenario (drain, inflight, outage, recovery, overhead, partial-5xx, partial-429,
-#                                      partial-both, partial-junk, scale, healthy, routing); repeatable
+#                                      partial-both, partial-junk, scale, healthy, routing, priority); repeatable
 #   ops/bench.sh --help                every size that can be set, e.g. --drain-requests 5000
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -11,6 +11,10 @@ TEST_DB="${TEST_DB:-llm_worker_test}"
 TEST_VHOST="${TEST_VHOST:-worker-tests}"
 ensure_services
 ensure_database "$TEST_DB"
+# A new virtual host every run (as ops/bench.sh does): queues an earlier run or an older build declared (say, the request
+# queue without the x-max-priority this build declares) would be refused by the broker, and messages they still hold
+# would be answered in the middle of this run.
+as_root rabbitmqctl delete_vhost "$TEST_VHOST" >/dev/null 2>&1 || true
 ensure_vhost "$TEST_VHOST"
 export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/$TEST_VHOST"
 export ConnectionStrings__Postgres="Host=localhost;Database=$TEST_DB;Username=$PG_USER;Password=$PG_PASSWORD"

@@ -33,6 +33,18 @@ bin() { echo "$REPO_ROOT/src/$1/bin/Release/net10.0/$1.dll"; }
 log "Applying the audit schema"
 bash "$REPO_ROOT/ops/migrate.sh"
 
+# A broker that ran an older build holds the request queues without the x-max-priority this build declares, and RabbitMQ
+# cannot change a queue's arguments: empty, unused ones are deleted so the worker declares them anew. A queue that still
+# holds requests is left alone; the worker's start then names it and the fix (docs/scaling.md, "Priorities and shedding").
+if [ "$ConnectionStrings__RabbitMq" = "amqp://guest:guest@localhost:5672/" ] && [ -z "${Messaging__QueueName:-}${Messaging__QueueType:-}${Messaging__MaxPriority:-}" ]; then
+  for queue in completion-requests completion-requests_error completion-requests_skipped; do
+    if as_root rabbitmqctl list_queues -q name arguments 2>/dev/null | awk -F'\t' -v q="$queue" '$1 == q && $2 !~ /x-max-priority/' | grep -q .; then
+      as_root rabbitmqctl delete_queue "$queue" --if-empty --if-unused >/dev/null 2>&1 &&
+        log "Deleted the empty queue $queue, declared without priorities by an older build: the worker declares it anew" || true
+    fi
+  done
+fi
+
 # Leftovers of an earlier run would hold the ports.
 for name in worker simulator; do
   if [ -f "$RUN_DIR/$name.pid" ]; then kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true; rm -f "$RUN_DIR/$name.pid"; fi

@@ -47,4 +47,8 @@ public static class FailureReasons
     /// <summary>No provider call fits the request's <c>route.maxCostUsd</c> or its tenant's daily budget; no call was made
     /// past the budget.</summary>
     public const string BudgetExceeded = "budget_exceeded";
+
+    /// <summary>The request was marked <c>sheddable</c> and the worker was behind (its backlog past the configured depth or
+    /// age): answered at once, with no provider call. Publish it again later if it is still wanted.</summary>
+    public const string Shed = "shed";
 }

@@ -20,6 +20,11 @@ namespace Worker.Contracts;
 /// <param name="AllowDegraded">True: when no provider can answer, a stale cached answer or the chain's template may answer
 /// at once (<c>degraded: true</c>), the request is parked, and the real answer follows when it is replayed. Meant for chat
 /// work, where some answer now beats a silent wait. Default false: such a request waits or fails as before.</param>
+/// <param name="Priority">0 (lowest) to 9 (highest), default 5: among waiting requests, higher runs first. The broker orders
+/// by the message's AMQP <c>priority</c> property, so set that too (<see cref="RequestPriority.Amqp"/>).</param>
+/// <param name="Sheddable">True for work that may be dropped when the worker is behind (look-ahead, pre-computation): past
+/// the configured backlog depth or age it is answered at once with <c>CompletionFailed</c> reason <c>shed</c>, without a
+/// provider call. Default false.</param>
 public sealed record CompletionRequested(
     Guid RequestId,
     string? ConversationId,
@@ -32,7 +37,9 @@ public sealed record CompletionRequested(
     RouteHints? Route = null,
     string? Tenant = null,
     CacheHints? Cache = null,
-    bool AllowDegraded = false);
+    bool AllowDegraded = false,
+    int Priority = RequestPriority.Default,
+    bool Sheddable = false);
 
 /// <summary>A request's say on the chain's response cache.</summary>
 /// <param name="Use">False: this request neither reads nor writes the cache (a private or one-off answer). Null or true:
@@ -41,6 +48,27 @@ public sealed record CompletionRequested(
 /// provider, and refresh the entry). Null: the chain's TtlSeconds. It never widens the chain's freshness, and does not
 /// change what stale-if-error may use.</param>
 public sealed record CacheHints(bool? Use = null, int? MaxAgeSeconds = null);
+
+/// <summary>
+/// The values of <see cref="CompletionRequested.Priority"/>, and the AMQP <c>priority</c> property a producer sets so the
+/// broker's priority queue can order the message (the broker never reads the body).
+/// </summary>
+/// <example>MassTransit: <c>await bus.Publish(request, ctx => ctx.SetPriority(RequestPriority.Amqp(request)));</c>
+/// Raw AMQP: the basic property <c>priority</c> = the request's priority.</example>
+public static class RequestPriority
+{
+    /// <summary>The lowest priority.</summary>
+    public const int Lowest = 0;
+
+    /// <summary>What a request without a priority gets.</summary>
+    public const int Default = 5;
+
+    /// <summary>The highest priority.</summary>
+    public const int Highest = 9;
+
+    /// <summary>The AMQP priority for <paramref name="request"/>: its priority, kept within 0..9.</summary>
+    public static byte Amqp(CompletionRequested request) => (byte)Math.Clamp(request.Priority, Lowest, Highest);
+}
 
 /// <summary>How to pick the providers for a request. Every field is optional.</summary>
 /// <param name="Complexity">One of <see cref="RouteComplexity"/>: trivial work goes to cheap, fast models, expert work to

@@ -33,6 +33,12 @@ builder.Services.AddMassTransit(x =>
             h.Username(user.Length > 0 && user[0].Length > 0 ? Uri.UnescapeDataString(user[0]) : "guest");
             h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "guest");
         });
+        // The broker orders the worker's priority queue by the AMQP priority, not the body: give every request its own.
+        cfg.ConfigurePublish(p => p.UseExecute(ctx =>
+        {
+            if (ctx is PublishContext<CompletionRequested> request)
+                request.SetPriority(RequestPriority.Amqp(request.Message));
+        }));
         cfg.ConfigureEndpoints(context);
     });
 });

@@ -11,8 +11,8 @@ try
     var app = WorkerApp.Build(args);
     // The worker never migrates; it refuses a database whose audit schema is older than this build (ops/migrate.sh).
     await AuditSchema.EnsureCurrentAsync(app.Services.GetRequiredService<NpgsqlDataSource>());
-    // A request queue the broker holds as another type than Messaging:QueueType is refused here, naming the setting.
-    await RequestQueue.EnsureTypeAsync(app.Services.GetRequiredService<RabbitMqAddress>(), app.Services.GetRequiredService<IOptions<MessagingOptions>>().Value);
+    // A request queue the broker holds with other arguments (type, priorities) than Messaging gives is refused here, naming the settings.
+    await RequestQueue.EnsureArgumentsAsync(app.Services.GetRequiredService<RabbitMqAddress>(), app.Services.GetRequiredService<IOptions<MessagingOptions>>().Value);
     await app.RunAsync();
     return 0;
 }

@@ -82,6 +82,21 @@ public sealed class Sizes
     /// <summary>Routing: share of gemini-2.5-flash's calls answered 503 in the degraded run, in percent.</summary>
     public int RoutingDegradedPercent { get; set; } = 30;
 
+    /// <summary>Priority: batch requests (priority 2) queued before the interactive ones.</summary>
+    public int PriorityBatchRequests { get; set; } = 5_000;
+
+    /// <summary>Priority: interactive requests (priority 9) published while the batch drains.</summary>
+    public int PriorityInteractiveRequests { get; set; } = 50;
+
+    /// <summary>Priority: interactive requests published per second.</summary>
+    public int PriorityInteractiveRate { get; set; } = 5;
+
+    /// <summary>Priority: the provider's simulated latency (the 1 s provider).</summary>
+    public int PriorityLatencyMs { get; set; } = 1_000;
+
+    /// <summary>Priority: Messaging:ConcurrencyLimit and PrefetchCount (the worker's defaults).</summary>
+    public int PriorityConcurrency { get; set; } = 64;
+
     public static Sizes Quick() => new()
     {
         DrainRequests = 3_000,
@@ -97,6 +112,8 @@ public sealed class Sizes
         HealthyWarmUpRequests = 200,
         ScaleInFlightPerInstance = 50,
         RoutingRequests = 200,
+        PriorityBatchRequests = 1_000,
+        PriorityInteractiveRequests = 20,
     };
 
     internal static IEnumerable<PropertyInfo> Knobs => typeof(Sizes).GetProperties();
@@ -110,7 +127,7 @@ public sealed class BenchOptions
 {
     public static readonly string[] ScenarioNames =
     [
-        "drain", "inflight", "outage", "recovery", "overhead", "partial-5xx", "partial-429", "partial-both", "partial-junk", "scale", "healthy", "routing",
+        "drain", "inflight", "outage", "recovery", "overhead", "partial-5xx", "partial-429", "partial-both", "partial-junk", "scale", "healthy", "routing", "priority",
     ];
 
     public bool Quick { get; private set; }

@@ -46,6 +46,7 @@ public sealed class CompletionRequestedConsumer(
     IOptions<MessagingOptions> messaging,
     IParking parking,
     TenantConcurrency tenants,
+    LoadShedder shedder,
     WorkerMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -89,6 +90,14 @@ public sealed class CompletionRequestedConsumer(
         {
             // Finished before results were stored (an older schema): nothing to re-publish, so run it again.
             Log.NoStoredResult(logger, request.RequestId, claim.PreviousStatus);
+        }
+
+        // Only a first run is shed: a resumed or replayed request was already accepted, and may have been paid for.
+        if (claim is { ReplayCount: 0, Start: { IsBeginning: true, PriorCalls: 0, DeferralStartedAt: null } }
+            && shedder.Decide(request, SentAt(context)) is { } shed)
+        {
+            await ShedAsync(context, request, claim, shed, cancellationToken);
+            return;
         }
 
         using var lease = leases.Hold(request.RequestId, claim.Token);
@@ -233,7 +242,9 @@ public sealed class CompletionRequestedConsumer(
         {
             Log.ClaimLost(logger, request.RequestId);
         }
+    }
 
+    /// <summary>
     /// The answer of last resort for a run no provider answered, or null: only when the failure would be parked (a failure
     /// with <c>providers_exhausted</c>, or, for a request that allows a degraded answer, a deferral because every provider is
     /// down: a chat user should not wait out Chain:MaxDeferral in silence).
@@ -245,6 +256,54 @@ public sealed class CompletionRequestedConsumer(
         var noProvider = outcome.FailureReason == FailureReasons.ProvidersExhausted
             || (outcome.Deferral is { Kind: DeferralKinds.Unavailable } && request.AllowDegraded);
         return noProvider ? await lastResort.DegradedAsync(request, chain, cancellationToken) : null;
+    }
+
+    /// <summary>
+    /// When the producer sent the message: the earlier of MassTransit's <c>sentTime</c> and the AMQP <c>timestamp</c> property
+    /// (seconds) a raw producer may set, since a plain-JSON message's sent time is not the producer's; null when neither is there.
+    /// </summary>
+    internal static DateTimeOffset? SentAt(ConsumeContext context)
+    {
+        DateTimeOffset? envelope = context.SentTime is { } sent ? new DateTimeOffset(DateTime.SpecifyKind(sent, DateTimeKind.Utc)) : null;
+        DateTimeOffset? amqp = context.TryGetPayload<RabbitMqBasicConsumeContext>(out var delivery) && delivery.Properties.IsTimestampPresent()
+            ? DateTimeOffset.FromUnixTimeSeconds(delivery.Properties.Timestamp.UnixTime)
+            : null;
+        return envelope is { } e && amqp is { } a ? (e < a ? e : a) : envelope ?? amqp;
+    }
+
+    /// <summary>
+    /// Answers a sheddable request <c>shed</c> without a call: stored like any outcome (one row, its result kept for
+    /// redeliveries), never parked, then published.
+    /// </summary>
+    private async Task ShedAsync(ConsumeContext<CompletionRequested> context, CompletionRequested request, RequestClaim claim, ShedDecision shed,
+        CancellationToken cancellationToken)
+    {
+        using var lease = leases.Hold(request.RequestId, claim.Token);
+        var outcome = new ChainOutcome(null, null, FailureReasons.Shed, shed.Error, []);
+        var completedAt = time.GetUtcNow();
+        var result = Results.Failed(request, FailureReasons.Shed, shed.Error, 0, completedAt, deadLettered: false,
+            OutcomeLineage.Of(request.RequestId, claim.ReplayCount, claim.StoredResult), outcome);
+        RequestResult published;
+        try
+        {
+            published = await audit.CompleteAsync(request, claim, outcome, completedAt, result, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            Log.StoppedUnfinished(logger, request.RequestId, e.GetType().Name);
+            await audit.ReleaseAsync(request.RequestId, claim.Token);
+            throw;
+        }
+
+        Log.Shed(logger, request.RequestId, shed.Trigger, shed.Error);
+        metrics.Shed(shed.Trigger);
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            Log.TransportLost(logger, request.RequestId);
+            return;
+        }
+
+        await Results.PublishAsync(context, published);
     }
 
     /// <summary>

@@ -54,7 +54,13 @@ internal static partial class Log
         Message = "Request {RequestId}: its deferral is stored but the CompletionDelayed notice could not be published ({Error}); the request resumes as planned")]
     public static partial void DelayNoticeNotPublished(ILogger logger, Guid requestId, string error);
 
-    [LoggerMessage(EventId = 1314, Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 1316, Level = LogLevel.Debug,
         Message = "Request {RequestId} waits for its tenant until {ResumeAt:O}, no provider called: {Why}")]
     public static partial void TenantLimited(ILogger logger, Guid requestId, DateTimeOffset resumeAt, string why);
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Information, Message = "Request {RequestId} shed ({Trigger}): {Why}")]
+    public static partial void Shed(ILogger logger, Guid requestId, string trigger, string why);
+
+    [LoggerMessage(EventId = 1315, Level = LogLevel.Warning,
+        Message = "The depth of queue {Queue} could not be sampled ({Error}); shedding by depth pauses until a sample succeeds")]
+    public static partial void DepthProbeFailed(ILogger logger, string queue, string error);
 }

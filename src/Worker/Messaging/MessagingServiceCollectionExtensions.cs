@@ -9,7 +9,8 @@ public static class MessagingServiceCollectionExtensions
 {
     /// <summary>
     /// MassTransit on RabbitMQ: durable request queue, persistent messages, publisher confirms, graceful stop; and the
-    /// request queue's address for the features that send requests back to it (<see cref="IRequestQueue"/>).
+    /// request queue's address for the features that send requests back to it (<see cref="IRequestQueue"/>); shedding of
+    /// sheddable requests when the queue is behind (<see cref="LoadShedder"/>, sampled by <see cref="QueueDepthProbe"/>).
     /// </summary>
     public static IServiceCollection AddMessaging(this IServiceCollection services, IConfiguration configuration)
     {
@@ -40,6 +41,8 @@ public static class MessagingServiceCollectionExtensions
                 // Producers in other languages may publish plain JSON (content type application/json) instead of
                 // MassTransit's envelope; both are accepted, the envelope stays the default for what we publish.
                 cfg.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: false);
+                // Requests sent back to the queue (deferral release, replay) keep their priority.
+                cfg.ConfigureSend(send => send.UseExecute(RequestQueue.StampPriority));
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -64,6 +67,9 @@ public static class MessagingServiceCollectionExtensions
                 // by the start-up validation that follows.
             }
         });
+        services.AddOptions<SheddingOptions>().BindConfiguration(SheddingOptions.Section).ValidateDataAnnotationsByKey(SheddingOptions.Section).ValidateOnStart();
+        services.AddSingleton<LoadShedder>();
+        services.AddHostedService<QueueDepthProbe>();
         services.AddSingleton(broker);
         services.AddSingleton<IRequestQueue, ConfiguredRequestQueue>();
         return services;

@@ -83,6 +83,11 @@ public static class RequestValidator
             return $"temperature {t} is out of range 0..2";
         }
 
+        if (request.Priority is < RequestPriority.Lowest or > RequestPriority.Highest)
+        {
+            return $"priority {request.Priority} is out of range {RequestPriority.Lowest}..{RequestPriority.Highest}";
+        }
+
         if (request.Metadata is { } metadata)
         {
             if (metadata.Count > limits.MaxMetadataEntries)

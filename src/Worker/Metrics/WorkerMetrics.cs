@@ -25,6 +25,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _routes;
     private readonly Counter<long> _deadlineRejections;
     private readonly Counter<long> _tenantLimited;
+    private readonly Counter<long> _shed;
 
     public WorkerMetrics(IMeterFactory meters)
     {
@@ -41,6 +42,8 @@ public sealed class WorkerMetrics
             "Requests answered deadline_exceeded without any provider call, by chain and reason (expired, too_little_time).");
         _tenantLimited = meter.CreateCounter<long>("worker.tenant_limit.deferrals", "{deferral}",
             "Deliveries put back for a short wait because their tenant had every place under TenantLimits taken.");
+        _shed = meter.CreateCounter<long>("worker.shed", "{request}",
+            "Sheddable requests answered shed without a call because the queue was behind, by trigger (depth, age).");
     }
 
     /// <summary>The <c>reason</c> of a request whose deadline had passed when it was dequeued (or resumed).</summary>
@@ -64,6 +67,9 @@ public sealed class WorkerMetrics
 
     /// <summary>Counts one deadline rejection of a request on <paramref name="chain"/>.</summary>
     public void DeadlineRejected(string chain, string reason) => _deadlineRejections.Add(1, new("chain", chain), new("reason", reason));
+
+    /// <summary>Counts one sheddable request answered <c>shed</c>, by the limit that was passed (depth, age).</summary>
+    public void Shed(string trigger) => _shed.Add(1, new KeyValuePair<string, object?>("trigger", trigger));
 
     /// <summary>Counts one routing decision: a run of a request starting (or resuming) in the order it was given.</summary>
     public void Routed(string tier, string first) => _routes.Add(1, new("tier", tier), new("first", first));

@@ -10,7 +10,8 @@ namespace Worker.Requests;
 /// <summary>
 /// The identity of a request's payload: what a producer may not change while reusing a request id. Metadata and the
 /// deadline are left out (a producer's retry may refresh them); the chain is compared by name, case-insensitively. The
-/// route hints and the tenant count when present: another route or budget is another request.
+/// route hints and the tenant count when present: another route or budget is another request. Priority and sheddable are
+/// left out like the deadline: they say when and whether to run it, and a producer's retry may raise them.
 /// </summary>
 internal static class PayloadHash
 {

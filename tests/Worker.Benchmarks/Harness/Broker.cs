@@ -73,7 +73,12 @@ public sealed class Broker : IAsyncDisposable
         foreach (var exchange in new[] { SucceededExchange, FailedExchange, RequestExchange, WorkerQueue })
             await ch.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         foreach (var queue in new[] { ResultsQueue, WorkerQueue, EchoQueue })
-            await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        {
+            // The worker's queue as the worker declares it by default (classic, Messaging:MaxPriority 9, an int): RabbitMQ
+            // refuses to declare a queue again with other arguments.
+            var arguments = queue == WorkerQueue ? new Dictionary<string, object?> { ["x-max-priority"] = RequestPriority.Highest } : null;
+            await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: cancellationToken);
+        }
         await ch.QueueBindAsync(ResultsQueue, SucceededExchange, "", cancellationToken: cancellationToken);
         await ch.QueueBindAsync(ResultsQueue, FailedExchange, "", cancellationToken: cancellationToken);
         await ch.QueueBindAsync(WorkerQueue, WorkerQueue, "", cancellationToken: cancellationToken);
@@ -103,6 +108,8 @@ public sealed class Broker : IAsyncDisposable
             ContentType = "application/vnd.masstransit+json",
             Persistent = true,
             MessageId = request.RequestId.ToString(),
+            // What a raw AMQP producer sets so the priority queue orders the message: the body's priority.
+            Priority = RequestPriority.Amqp(request),
         };
         return queue is null
             ? _publish.BasicPublishAsync(RequestExchange, "", mandatory: true, properties, body, cancellationToken).AsTask()

@@ -29,6 +29,7 @@ public static class Scenarios
         "scale" => new HorizontalScale(),
         "healthy" => new HealthyTraffic(),
         "routing" => new Routing(),
+        "priority" => new Priority(),
         _ when PartialFailure.Cases.FirstOrDefault(c => c.Name == name) is { } partial => new PartialFailure(partial),
         _ => throw new ArgumentException($"Unknown scenario '{name}'", nameof(name)),
     };

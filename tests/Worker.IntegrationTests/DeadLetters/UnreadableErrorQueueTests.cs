@@ -33,8 +33,10 @@ public sealed class UnreadableErrorQueueTests : IAsyncLifetime
         await AuditDatabase.MigrateAsync(_database);
         _db = NpgsqlDataSource.Create(_database);
         _amqp = await RawAmqp.ConnectAsync();
-        await _amqp.PurgeAsync(ErrorQueue);
-        _ingest = new ErrorQueueIngest(RabbitMqAddress.Parse(TestEnvironment.RabbitMq), _db, Options.Create(new MessagingOptions { QueueName = _queue }),
+        var messaging = new MessagingOptions { QueueName = _queue };
+        // With the request queue's arguments (x-max-priority), as MassTransit and the ingest declare it.
+        await _amqp.PurgeAsync(ErrorQueue, RequestQueue.Arguments(messaging));
+        _ingest = new ErrorQueueIngest(RabbitMqAddress.Parse(TestEnvironment.RabbitMq), _db, Options.Create(messaging),
             Options.Create(new DeadLettersOptions()), TimeProvider.System, NullLogger<ErrorQueueIngest>.Instance);
     }
 

@@ -46,7 +46,7 @@ public sealed class FaultFixture : IAsyncLifetime
         // Connections pooled before a service restart in an earlier test are dead.
         Database.Clear();
         await using (var amqp = await RawAmqp.ConnectAsync())
-            await amqp.PurgeAsync(RequestQueue);
+            await amqp.PurgeAsync(RequestQueue, Worker.Messaging.RequestQueue.Arguments(new Worker.Messaging.MessagingOptions()));
         await using var clear = Database.CreateCommand("DELETE FROM deferred_requests");
         await clear.ExecuteNonQueryAsync();
     }

@@ -68,10 +68,13 @@ public sealed class RawAmqp : IAsyncDisposable
         (await Eventually.ValueAsync(() => _channel.BasicGetAsync(queue, autoAck: true), message => message is not null,
             TestEnvironment.ResultTimeout, $"a message on queue {queue}"))!;
 
-    /// <summary>Empties a durable queue, declaring it first (as MassTransit does: durable, no arguments) if it does not exist yet.</summary>
-    public async Task PurgeAsync(string queue)
+    /// <summary>
+    /// Empties a durable queue, declaring it first (as MassTransit does: durable, with <paramref name="arguments"/>, e.g. the
+    /// request queue's <see cref="Worker.Messaging.RequestQueue.Arguments"/>) if it does not exist yet.
+    /// </summary>
+    public async Task PurgeAsync(string queue, IDictionary<string, object?>? arguments = null)
     {
-        await _channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        await _channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments);
         await _channel.QueuePurgeAsync(queue);
     }
 

@@ -67,11 +67,12 @@ public sealed class TestProducer : IAsyncDisposable
         return producer;
     }
 
-    public Task PublishAsync(CompletionRequested request) => _bus.Publish(request);
+    /// <summary>Publishes with the AMQP priority of the request's body, as a MassTransit producer should (README, "priority").</summary>
+    public Task PublishAsync(CompletionRequested request) => _bus.Publish(request, ctx => ctx.SetPriority(RequestPriority.Amqp(request)));
 
     /// <summary>Sends to one request queue only (through the exchange MassTransit binds to it), not to every queue bound to the message type.</summary>
     public async Task SendAsync(string queue, CompletionRequested request) =>
-        await (await _bus.GetSendEndpoint(new Uri($"exchange:{queue}"))).Send(request);
+        await (await _bus.GetSendEndpoint(new Uri($"exchange:{queue}"))).Send(request, ctx => ctx.SetPriority(RequestPriority.Amqp(request)));
 
     /// <summary>Publishes and waits for the result, which must be of type <typeparamref name="T"/>.</summary>
     public async Task<T> RequestAsync<T>(CompletionRequested request) where T : class

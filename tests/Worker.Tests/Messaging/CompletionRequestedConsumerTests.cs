@@ -41,6 +41,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
     private readonly MeterListener _listener = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> _measured = new();
     private readonly MemoryLifecycle _lifecycle = new();
+    private readonly LoadShedder _shedder = new(Options.Create(new SheddingOptions { MaxQueueDepth = 100 }), TimeProvider.System);
     private ChainRunOptions? _run;
     private readonly ServiceProvider _services;
     private readonly ITestHarness _harness;
@@ -75,6 +76,7 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
             .AddSingleton(Options.Create(new MessagingOptions()))
             .AddSingleton<IParking>(new ChainParking(Options.Create(new DeadLettersOptions())))
             .AddSingleton(_tenants)
+            .AddSingleton(_shedder)
             .AddMassTransitTestHarness(x => x.AddConsumer<CompletionRequestedConsumer>())
             .BuildServiceProvider(validateScopes: true);
         _harness = _services.GetRequiredService<ITestHarness>();
@@ -121,6 +123,42 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         Assert.Equal("provider", result.Source);
         Assert.Equal(RequestResult.MessageId(request.RequestId), _harness.Published.Select<CompletionSucceeded>().Single().Context.MessageId);
         Assert.Equal(["claim", "complete"], _lifecycle.Calls(request.RequestId));
+        Assert.Equal(1, _providers["gemini"].Calls);
+    }
+
+    [Fact]
+    public async Task Past_the_depth_limit_a_sheddable_request_is_answered_shed_once_and_stored_without_a_call()
+    {
+        await _harness.Start();
+        _shedder.Observe(250);
+        var sheddable = Request() with { Sheddable = true };
+        var wanted = Request();
+
+        await _harness.Bus.Publish(sheddable);
+        await _harness.Bus.Publish(wanted);
+
+        var shed = await ResultAsync<CompletionFailed>(sheddable.RequestId);
+        Assert.Equal((FailureReasons.Shed, 0, false), (shed.Reason, shed.Attempts, shed.DeadLettered));
+        Assert.Contains("250 waiting requests (Shedding:MaxQueueDepth is 100)", shed.Error, StringComparison.Ordinal);
+        Assert.Equal(["claim", "complete"], _lifecycle.Calls(sheddable.RequestId));
+        Assert.Equal("from gemini", (await ResultAsync<CompletionSucceeded>(wanted.RequestId)).Text);
+        // Only the request that was not sheddable reached a provider.
+        Assert.Equal(1, _providers["gemini"].Calls);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_replayed_or_resumed_sheddable_request_runs_whatever_the_backlog(bool replay)
+    {
+        await _harness.Start();
+        _shedder.Observe(250);
+        var request = Request() with { Sheddable = true };
+        (replay ? _lifecycle.Replayed : _lifecycle.Resumed).Add(request.RequestId);
+
+        await _harness.Bus.Publish(request);
+
+        Assert.Equal("from gemini", (await ResultAsync<CompletionSucceeded>(request.RequestId)).Text);
         Assert.Equal(1, _providers["gemini"].Calls);
     }
 
@@ -504,6 +542,12 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
         /// <summary>Stored results as raw JSON, for rows written by older versions.</summary>
         public Dictionary<Guid, string> StoredJsonOf { get; } = [];
 
+        /// <summary>Requests claimed as an ops replay's run (replay count 1).</summary>
+        public HashSet<Guid> Replayed { get; } = [];
+
+        /// <summary>Requests claimed as the resumption of a deferral (at its first step, deferred a minute ago).</summary>
+        public HashSet<Guid> Resumed { get; } = [];
+
         /// <summary>Requests whose deferral finds the claim taken by another delivery (its lease lapsed meanwhile).</summary>
         public HashSet<Guid> LostClaims { get; } = [];
 
@@ -550,8 +594,11 @@ public sealed class CompletionRequestedConsumerTests : IAsyncDisposable
                     StoredJson.Result(stored)));
             }
 
-            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received,
-                Starts.GetValueOrDefault(request.RequestId, ChainStart.Beginning)));
+            var start = Starts.GetValueOrDefault(request.RequestId, ChainStart.Beginning);
+            if (Resumed.Contains(request.RequestId))
+                start = start with { DeferralStartedAt = now.AddMinutes(-1) };
+            return Task.FromResult(new RequestClaim(ClaimOutcome.Claimed, Guid.NewGuid(), now, RequestStatus.Received, start,
+                ReplayCount: Replayed.Contains(request.RequestId) ? 1 : 0));
         }
 
         public Task<int> RenewLeasesAsync(IReadOnlyCollection<(Guid RequestId, Guid Token)> claims, CancellationToken cancellationToken) =>

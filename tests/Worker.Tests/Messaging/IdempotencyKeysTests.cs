@@ -19,6 +19,8 @@ public class IdempotencyKeysTests
         Assert.Equal(hash, PayloadHash.Of(Request with { Deadline = null, Metadata = null, ConversationId = "other" }));
         Assert.Equal(hash, PayloadHash.Of(Request with { Chain = "DEFAULT" }));
         Assert.Equal(hash, PayloadHash.Of(Request with { Chain = "default" }));
+        // When and whether to run it, not what to run: a retry may raise the priority or stop allowing a shed.
+        Assert.Equal(hash, PayloadHash.Of(Request with { Priority = 9, Sheddable = true }));
         Assert.Matches("^[0-9a-f]{64}$", hash);
     }
 

@@ -20,6 +20,9 @@ public class MessagingOptionsTests
         return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddMessaging(configuration).BuildServiceProvider();
     }
 
+    private static object? Argument(MessagingOptions options, string key) =>
+        RequestQueue.Arguments(options) is { } arguments && arguments.TryGetValue(key, out var value) ? value : null;
+
     [Fact]
     public void The_defaults_start() => Assert.Empty(Problems());
 
@@ -76,8 +79,52 @@ public class MessagingOptionsTests
         var options = services.GetRequiredService<IOptions<MessagingOptions>>().Value;
 
         Assert.Equal(quorum, options.IsQuorum);
-        Assert.Equal(quorum ? "exchange:completion-requests" : "queue:completion-requests", RequestQueue.SendAddress(options).ToString());
-        Assert.Equal(quorum ? "quorum" : null, RequestQueue.Arguments(options)?["x-queue-type"]);
+        // Both queues have arguments (quorum; x-max-priority), which a send to queue: would declare away: through the exchange.
+        Assert.Equal("exchange:completion-requests", RequestQueue.SendAddress(options).ToString());
+        Assert.Equal(quorum ? "quorum" : null, Argument(options, "x-queue-type"));
+    }
+
+    [Theory]
+    [InlineData("classic", null, 9)]
+    [InlineData("classic", "3", 3)]
+    [InlineData("classic", "0", 0)]
+    [InlineData("quorum", null, 0)]
+    [InlineData("quorum", "0", 0)]
+    public void A_classic_queue_has_priorities_unless_turned_off_and_a_quorum_queue_has_none(string type, string? maxPriority, int declared)
+    {
+        Assert.Empty(Problems(("Messaging:QueueType", type), ("Messaging:MaxPriority", maxPriority)));
+        using var services = Services(("Messaging:QueueType", type), ("Messaging:MaxPriority", maxPriority));
+        var options = services.GetRequiredService<IOptions<MessagingOptions>>().Value;
+
+        Assert.Equal(declared, options.EffectiveMaxPriority);
+        // An int, as the endpoint declares it: RabbitMQ compares the argument's type as well as its value.
+        Assert.Equal(declared > 0 ? declared : null, Argument(options, "x-max-priority"));
+        Assert.Equal(type == "classic" && declared == 0 ? "queue:completion-requests" : "exchange:completion-requests", RequestQueue.SendAddress(options).ToString());
+    }
+
+    [Fact]
+    public void Priorities_on_a_quorum_queue_are_refused_naming_the_key_and_the_trade_off()
+    {
+        var problem = Assert.Single(Problems(("Messaging:QueueType", "quorum"), ("Messaging:MaxPriority", "9")));
+
+        Assert.StartsWith("Messaging:MaxPriority is 9, but Messaging:QueueType is quorum: quorum queues have no message priorities on RabbitMQ 3.x", problem);
+        Assert.EndsWith("(env Messaging__MaxPriority)", problem);
+    }
+
+    [Fact]
+    public void A_max_priority_above_9_is_refused_naming_the_key() =>
+        Assert.Equal("Messaging:MaxPriority must be between 0 and 9, was 10 (env Messaging__MaxPriority)",
+            Assert.Single(Problems(("Messaging:MaxPriority", "10"))));
+
+    [Fact]
+    public void A_queue_declared_before_priorities_is_refused_saying_how_to_keep_it_or_recreate_it()
+    {
+        var problem = RequestQueue.Mismatch("completion-requests", new MessagingOptions(), RabbitMqAddress.Parse("amqp://guest:guest@localhost:5672/"),
+            "PRECONDITION_FAILED - inequivalent arg 'x-max-priority' for queue 'completion-requests' in vhost '/': received the value '9' of type 'signedint' but current is none");
+
+        Assert.Contains("This worker declares it as a classic queue with x-max-priority 9 (Messaging:MaxPriority)", problem);
+        Assert.Contains("delete 'completion-requests', 'completion-requests_error' and 'completion-requests_skipped'", problem);
+        Assert.Contains("(env Messaging__MaxPriority) to what the queue has (a classic queue declared before priorities existed: MaxPriority=0)", problem);
     }
 
     [Theory]

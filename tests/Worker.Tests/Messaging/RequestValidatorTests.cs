@@ -53,4 +53,38 @@ public class RequestValidatorTests
         Assert.Null(RequestValidator.Validate(Request(null) with { Cache = new CacheHints(false, 0), AllowDegraded = true }, Chains, new RequestLimits()));
         Assert.Null(RequestValidator.Validate(Request(null) with { Cache = new CacheHints() }, Chains, new RequestLimits()));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(9)]
+    public void A_priority_from_0_to_9_is_accepted(int priority) =>
+        Assert.Null(RequestValidator.Validate(Request(null) with { Priority = priority }, Chains, new RequestLimits()));
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(10)]
+    [InlineData(255)]
+    public void A_priority_out_of_range_is_refused_naming_the_field(int priority) =>
+        Assert.Equal($"priority {priority} is out of range 0..9",
+            RequestValidator.Validate(Request(null) with { Priority = priority }, Chains, new RequestLimits()));
+
+    [Fact]
+    public void A_request_without_priority_or_sheddable_gets_the_defaults()
+    {
+        var request = Request(null);
+
+        Assert.Equal((5, false), (request.Priority, request.Sheddable));
+        Assert.Equal(5, RequestPriority.Amqp(request));
+    }
+
+    [Fact]
+    public void A_stored_request_from_before_priorities_reads_with_the_defaults_and_a_new_one_keeps_them()
+    {
+        var old = StoredJson.ReadRequest("""{"requestId":"5f0c8a52-7d0e-4c1b-9d56-2f3f0b8f3c2e","messages":[{"role":"user","content":"hi"}]}""");
+        var stored = StoredJson.ReadRequest(StoredJson.Request(Request(null) with { Priority = 9, Sheddable = true }));
+
+        Assert.Equal((5, false), (old!.Priority, old.Sheddable));
+        Assert.Equal((9, true), (stored!.Priority, stored.Sheddable));
+    }
 }
