@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Worker.Audit;
 using Worker.Contracts;
@@ -16,15 +15,13 @@ namespace Worker.LastResort;
 /// </summary>
 public static class CacheKey
 {
-    private static readonly JsonWriterOptions Canonical = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>Bumped when the canonical form changes, so that old entries are simply never hit again.</summary>
     private const int Version = 1;
 
     public static string Of(CompletionRequested request, string chain)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, Canonical))
+        using (var json = new Utf8JsonWriter(buffer, CanonicalRequest.Options))
         {
             json.WriteStartObject();
             json.WriteNumber("v", Version);
@@ -39,32 +36,7 @@ public static class CacheKey
             }
 
             json.WriteEndArray();
-            if (request.MaxOutputTokens is { } max)
-                json.WriteNumber("maxOutputTokens", max);
-            else
-                json.WriteNull("maxOutputTokens");
-            if (request.Temperature is { } t && double.IsFinite(t))
-                json.WriteNumber("temperature", t);
-            else
-                json.WriteNull("temperature");
-            if (request.Route is { } route)
-            {
-                json.WriteStartObject("route");
-                json.WriteString("complexity", route.Complexity);
-                json.WriteString("quality", route.Quality);
-                if (route.MaxCostUsd is { } cap)
-                    json.WriteNumber("maxCostUsd", cap);
-                else
-                    json.WriteNull("maxCostUsd");
-                json.WriteString("provider", route.Provider?.ToLowerInvariant());
-                json.WriteString("model", route.Model);
-                if (route.FallbackAllowed is { } fallback)
-                    json.WriteBoolean("fallbackAllowed", fallback);
-                else
-                    json.WriteNull("fallbackAllowed");
-                json.WriteEndObject();
-            }
-
+            CanonicalRequest.WriteGeneration(json, request);
             if (request.Tenant is { } tenant)
                 json.WriteString("tenant", AuditText.Clean(tenant)!.ToLowerInvariant());
             json.WriteEndObject();

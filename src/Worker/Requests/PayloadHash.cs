@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Worker.Audit;
 using Worker.Chain;
@@ -15,8 +14,6 @@ namespace Worker.Requests;
 /// </summary>
 internal static class PayloadHash
 {
-    private static readonly JsonWriterOptions Canonical = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// Lower-case hex SHA-256 of <c>{"messages":[{"role","content"}...],"chain":"default","maxOutputTokens":n,"temperature":t}</c>
     /// written without whitespace, nulls kept. Every delivery of the same request gives the same hash, whatever the
@@ -25,7 +22,7 @@ internal static class PayloadHash
     public static string Of(CompletionRequested request)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, Canonical))
+        using (var json = new Utf8JsonWriter(buffer, CanonicalRequest.Options))
         {
             json.WriteStartObject();
             json.WritePropertyName("messages");
@@ -54,33 +51,7 @@ internal static class PayloadHash
             }
 
             json.WriteString("chain", (request.Chain ?? ChainsOptions.DefaultChain).ToLowerInvariant());
-            if (request.MaxOutputTokens is { } max)
-                json.WriteNumber("maxOutputTokens", max);
-            else
-                json.WriteNull("maxOutputTokens");
-            if (request.Temperature is { } t && double.IsFinite(t))
-                json.WriteNumber("temperature", t);
-            else
-                json.WriteNull("temperature");
-            // Written only when present, so a request without them hashes as it did before they existed.
-            if (request.Route is { } route)
-            {
-                json.WriteStartObject("route");
-                json.WriteString("complexity", route.Complexity);
-                json.WriteString("quality", route.Quality);
-                if (route.MaxCostUsd is { } cap)
-                    json.WriteNumber("maxCostUsd", cap);
-                else
-                    json.WriteNull("maxCostUsd");
-                json.WriteString("provider", route.Provider?.ToLowerInvariant());
-                json.WriteString("model", route.Model);
-                if (route.FallbackAllowed is { } fallback)
-                    json.WriteBoolean("fallbackAllowed", fallback);
-                else
-                    json.WriteNull("fallbackAllowed");
-                json.WriteEndObject();
-            }
-
+            CanonicalRequest.WriteGeneration(json, request);
             if (request.Tenant is { } tenant)
                 json.WriteString("tenant", AuditText.Clean(tenant));
             if (request.Cache is { } cache)
