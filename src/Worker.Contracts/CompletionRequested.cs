@@ -25,6 +25,11 @@ namespace Worker.Contracts;
 /// <param name="Sheddable">True for work that may be dropped when the worker is behind (look-ahead, pre-computation): past
 /// the configured backlog depth or age it is answered at once with <c>CompletionFailed</c> reason <c>shed</c>, without a
 /// provider call. Default false.</param>
+/// <param name="Tools">Tools the model may call; the answer may then carry <see cref="CompletionSucceeded.ToolCalls"/>
+/// instead of (or with) text. Only steps whose model supports tools are tried.</param>
+/// <param name="ToolChoice">Whether and which tool the model must call; null means <c>auto</c> when tools are given.</param>
+/// <param name="ResponseFormat">Ask for JSON (<c>json</c>) or JSON satisfying a schema (<c>json_schema</c>); the result then
+/// carries the parsed value in <see cref="CompletionSucceeded.Json"/>. Null: free text.</param>
 public sealed record CompletionRequested(
     Guid RequestId,
     string? ConversationId,
@@ -39,7 +44,10 @@ public sealed record CompletionRequested(
     CacheHints? Cache = null,
     bool AllowDegraded = false,
     int Priority = RequestPriority.Default,
-    bool Sheddable = false);
+    bool Sheddable = false,
+    IReadOnlyList<ToolDefinition>? Tools = null,
+    ToolChoice? ToolChoice = null,
+    ResponseFormat? ResponseFormat = null);
 
 /// <summary>A request's say on the chain's response cache.</summary>
 /// <param name="Use">False: this request neither reads nor writes the cache (a private or one-off answer). Null or true:
@@ -129,9 +137,13 @@ public static class RouteQuality
 public sealed record RouteDecision(string Tier, IReadOnlyList<string> Candidates, string Reason);
 
 /// <summary>One turn of a conversation.</summary>
-/// <param name="Role">One of <c>system</c>, <c>user</c>, <c>assistant</c>.</param>
-/// <param name="Content">The text of the turn.</param>
-public sealed record ChatMessage(string Role, string Content);
+/// <param name="Role">One of <c>system</c>, <c>user</c>, <c>assistant</c>, <c>tool</c>.</param>
+/// <param name="Content">The text of the turn; for a <c>tool</c> message, the tool's result (JSON or text). May be empty
+/// (or null) only on an assistant message that carries <paramref name="ToolCalls"/>.</param>
+/// <param name="ToolCalls">On an assistant message: the tool calls that turn made, as a result's
+/// <see cref="CompletionSucceeded.ToolCalls"/> gave them (whichever provider made them).</param>
+/// <param name="ToolCallId">On a <c>tool</c> message: the <see cref="ToolCall.Id"/> this result answers.</param>
+public sealed record ChatMessage(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null);
 
 /// <summary>The well-known values of <see cref="ChatMessage.Role"/>.</summary>
 public static class ChatRoles
@@ -144,4 +156,7 @@ public static class ChatRoles
 
     /// <summary>An earlier model answer.</summary>
     public const string Assistant = "assistant";
+
+    /// <summary>A tool's result, answering the call named by <see cref="ChatMessage.ToolCallId"/>.</summary>
+    public const string Tool = "tool";
 }

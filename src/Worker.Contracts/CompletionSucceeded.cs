@@ -26,6 +26,13 @@ namespace Worker.Contracts;
 /// <param name="Degraded">True when the answer is a last resort given because no provider could answer (a stale cached
 /// answer, or the chain's template): the request was also parked, and a replay's real answer follows as a newer outcome
 /// (higher <see cref="ReplayCount"/>, <see cref="Supersedes"/> naming this result's message id).</param>
+/// <param name="ToolCalls">The tool calls the model asks for (ids stable: a redelivered or re-read result carries the same
+/// ones), each checked against the request's tools; null when it called none. Run them, then send the conversation back
+/// with this turn as an assistant message carrying them and one <c>tool</c> message per call.</param>
+/// <param name="FinishReason">Why the answer ended, normalised across providers: one of <see cref="FinishReasons"/>. Null on
+/// a cached or template answer, and on results stored before the field existed.</param>
+/// <param name="Json">When the request asked for <c>json</c> or <c>json_schema</c>: the answer parsed (and checked against
+/// the schema), in addition to <see cref="Text"/>. Null otherwise.</param>
 public sealed record CompletionSucceeded(
     Guid RequestId,
     string? ConversationId,
@@ -44,7 +51,10 @@ public sealed record CompletionSucceeded(
     double? CostUsd = null,
     string Source = ResultSources.Provider,
     double? CacheAgeSeconds = null,
-    bool Degraded = false);
+    bool Degraded = false,
+    IReadOnlyList<ToolCall>? ToolCalls = null,
+    string? FinishReason = null,
+    System.Text.Json.JsonElement? Json = null);
 
 /// <summary>The stable values of <see cref="CompletionSucceeded.Source"/>. Producers may switch on them.</summary>
 public static class ResultSources

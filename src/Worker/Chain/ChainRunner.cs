@@ -63,7 +63,8 @@ public sealed class ChainRunner(
             return run.Failed(FailureReasons.DeadlineExceeded, $"The deadline {d:O} had passed before any provider was called.");
         }
 
-        var providerRequest = new ProviderRequest("", request.Messages, request.MaxOutputTokens, request.Temperature);
+        var providerRequest = new ProviderRequest("", request.Messages, request.MaxOutputTokens, request.Temperature,
+            request.Tools, request.ToolChoice, request.ResponseFormat);
         foreach (var step in steps.Where(s => s.Index >= start.StepIndex))
         {
             var isLastStep = step.Index == steps.Count - 1;
@@ -521,7 +522,7 @@ public sealed class ChainRunner(
 
         /// <summary>What the pacing budget charges per call: prompt characters / 4 plus the output budget.</summary>
         public int EstimatedTokens { get; } =
-            (int)Math.Min(int.MaxValue, request.Messages.Sum(m => (long)m.Content.Length) / 4 + (request.MaxOutputTokens ?? 0));
+            (int)Math.Min(int.MaxValue, (long)CallCost.PromptTokens(request) + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
 

@@ -20,11 +20,17 @@ public interface ICompletionProvider
 }
 
 /// <summary>What the chain asks of one provider call.</summary>
+/// <param name="Tools">The request's tools, in the contract's form; each provider translates them to its wire format.</param>
+/// <param name="ToolChoice">Null: auto when there are tools.</param>
+/// <param name="ResponseFormat">Null: free text.</param>
 public sealed record ProviderRequest(
     string Model,
     IReadOnlyList<ChatMessage> Messages,
     int? MaxOutputTokens,
-    double? Temperature);
+    double? Temperature,
+    IReadOnlyList<ToolDefinition>? Tools = null,
+    ToolChoice? ToolChoice = null,
+    ResponseFormat? ResponseFormat = null);
 
 /// <summary>The outcome of one provider call.</summary>
 public abstract record ProviderResult
@@ -36,14 +42,25 @@ public abstract record ProviderResult
     public QuotaReading? Quota { get; init; }
 }
 
-/// <summary>The provider produced usable text.</summary>
-/// <param name="FinishReason">The provider's own finish reason, e.g. STOP, MAX_TOKENS, stop, length.</param>
+/// <summary>The provider produced a usable answer: text, tool calls, or both.</summary>
+/// <param name="Text">The answer's text; empty when the model only called tools.</param>
+/// <param name="FinishReason">The provider's own finish reason, e.g. STOP, MAX_TOKENS, stop, length, end_turn.</param>
 public sealed record ProviderSuccess(
     string Text,
     string Model,
     int? InputTokens,
     int? OutputTokens,
-    string? FinishReason) : ProviderResult;
+    string? FinishReason) : ProviderResult
+{
+    /// <summary>The tool calls the model made, in the contract's form (ids given or made by the provider class); null for none.</summary>
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
+
+    /// <summary><see cref="FinishReason"/> normalised to one of <see cref="FinishReasons"/>; null when the provider gave none.</summary>
+    public string? Finish { get; init; }
+
+    /// <summary>The answer parsed as JSON, set by the chain's output check when the request asked for JSON.</summary>
+    public System.Text.Json.JsonElement? Json { get; init; }
+}
 
 /// <summary>The call failed; <see cref="Class"/> decides what happens next.</summary>
 /// <param name="Detail">Human-readable and safe to log: never contains the API key.</param>

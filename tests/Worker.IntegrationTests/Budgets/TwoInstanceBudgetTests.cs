@@ -72,7 +72,7 @@ public sealed class TwoInstanceBudgetTests(FaultFixture fixture, ITestOutputHelp
             // No call past the budget: the provider never saw a refused request's prompt, and no attempt of one made a call.
             var calls = _f.Sim.CallsByPrompt();
             Assert.All(requests.Where(r => refused.Contains(r.RequestId)),
-                r => Assert.Equal(0, calls.GetValueOrDefault(r.Messages[^1].Content)?.Total ?? 0));
+                r => Assert.Equal(0, calls.GetValueOrDefault(r.Messages[^1].Content!)?.Total ?? 0));
             Assert.All(refused, id => Assert.Equal(0, outcomes[id].CallsMade));
 
             // What the tenant was billed stays within the budget plus one call's estimate error; every charge was settled
@@ -102,7 +102,7 @@ public sealed class TwoInstanceBudgetTests(FaultFixture fixture, ITestOutputHelp
 
     /// <summary>The largest estimate any of these requests' calls was charged: gemini-2.5-pro's price (the default chain's dearest step).</summary>
     private static decimal MaxEstimate(IEnumerable<CompletionRequested> requests) =>
-        requests.Max(r => (r.Messages.Sum(m => m.Content.Length) / 4 + 1) * 1.25m / 1_000_000m + MaxOutputTokens * 10.00m / 1_000_000m);
+        requests.Max(r => (r.Messages.Sum(m => m.Content!.Length) / 4 + 1) * 1.25m / 1_000_000m + MaxOutputTokens * 10.00m / 1_000_000m);
 
     /// <summary>Per request: status, failure reason, attempts that made a call, and what its attempts cost.</summary>
     private async Task<Dictionary<Guid, (string Status, string? Reason, int CallsMade, decimal CostUsd)>> OutcomesAsync(IReadOnlyCollection<Guid> ids)

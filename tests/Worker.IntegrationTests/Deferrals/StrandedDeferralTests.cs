@@ -37,7 +37,7 @@ public sealed class StrandedDeferralTests(PipelineFixture fixture) : IAsyncLifet
         var row = await AuditDatabase.FindAsync(_db, request.RequestId);
         Assert.Equal((RequestStatus.Failed, FailureReasons.InvalidRequest), (row!.Status, row.FailureReason));
         Assert.Equal(0L, await DeferralRowsAsync(request.RequestId));
-        Assert.False(_f.Sim.CallsByPrompt().ContainsKey(request.Messages[^1].Content));
+        Assert.False(_f.Sim.CallsByPrompt().ContainsKey(request.Messages[^1].Content!));
     }
 
     [Fact]

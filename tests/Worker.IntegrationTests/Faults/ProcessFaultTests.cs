@@ -72,7 +72,7 @@ public sealed class ProcessFaultTests(FaultFixture fixture, ITestOutputHelper ou
                 Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
 
                 var calls = _f.Sim.CallsByPrompt();
-                var byRequest = requests.ToDictionary(r => r.RequestId, r => calls.GetValueOrDefault(r.Messages[^1].Content)?.Succeeded ?? 0);
+                var byRequest = requests.ToDictionary(r => r.RequestId, r => calls.GetValueOrDefault(r.Messages[^1].Content!)?.Succeeded ?? 0);
                 Assert.True(finishedBefore.Count >= 100, $"only {finishedBefore.Count} request(s) had finished at the kill");
                 Assert.All(finishedBefore, id => Assert.Equal(1, byRequest[id]));
                 // A call in flight at the kill is paid once more (it was cut off unanswered), never more than that.

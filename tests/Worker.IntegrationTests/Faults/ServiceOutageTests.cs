@@ -69,7 +69,7 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
                 // No second call: a chain running when the connection dropped goes on and stores its outcome, and the redelivery
                 // re-publishes it.
                 var calls = _f.Sim.CallsByPrompt("gemini");
-                Assert.All(requests, r => Assert.Equal(1, calls.GetValueOrDefault(r.Messages[^1].Content)?.Total ?? 0));
+                Assert.All(requests, r => Assert.Equal(1, calls.GetValueOrDefault(r.Messages[^1].Content!)?.Total ?? 0));
                 Assert.Equal(0, await _f.ErrorQueueDeadLettersAsync(ids));
                 output.WriteLine($"{ids.Count(id => _f.Producer.ResultCount(id) > 1)} request(s) got their (identical) result more than once");
             });
@@ -140,7 +140,7 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
                 // The claim is written before any call and the outcome is kept in memory until it is written: a database
                 // outage never makes the worker call a provider again.
                 var calls = _f.Sim.CallsByPrompt("gemini");
-                Assert.All(requests, r => Assert.Equal(1, calls[r.Messages[^1].Content].Succeeded));
+                Assert.All(requests, r => Assert.Equal(1, calls[r.Messages[^1].Content!].Succeeded));
                 Assert.All(ids, id => Assert.All(_f.Producer.MessageIds(id), m => Assert.Equal(RequestResult.MessageId(id), m)));
                 Assert.Equal(0, await _f.ErrorQueueDeadLettersAsync(ids));
             });

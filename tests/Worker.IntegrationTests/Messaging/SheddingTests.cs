@@ -43,13 +43,13 @@ public sealed class SheddingTests : IAsyncLifetime
             var shed = Assert.IsType<CompletionFailed>(Assert.Single(_w.Producer.Results(request.RequestId)));
             Assert.Equal((FailureReasons.Shed, 0, false), (shed.Reason, shed.Attempts, shed.DeadLettered));
             Assert.Contains("Shedding:MaxQueueDepth is 2", shed.Error, StringComparison.Ordinal);
-            Assert.False(calls.ContainsKey(request.Messages[^1].Content), "a shed request reached the provider");
+            Assert.False(calls.ContainsKey(request.Messages[^1].Content!), "a shed request reached the provider");
         }
 
         foreach (var request in before.Concat(after))
         {
             Assert.IsType<CompletionSucceeded>(Assert.Single(_w.Producer.Results(request.RequestId)));
-            Assert.Equal(1, calls[request.Messages[^1].Content].Total);
+            Assert.Equal(1, calls[request.Messages[^1].Content!].Total);
         }
 
         // One outcome each in the audit trail, the shed ones failed with no call and none parked.

@@ -65,7 +65,7 @@ public sealed class ThreeInstanceTests(FaultFixture fixture, ITestOutputHelper o
             // The rule of the single-instance SIGKILL test: what was committed is never paid again, a call in flight at the
             // kill at most once more. Here "in flight" is narrower: only requests the killed instance held are paid twice.
             var calls = _f.Sim.CallsByPrompt();
-            var paid = requests.ToDictionary(r => r.RequestId, r => calls.GetValueOrDefault(r.Messages[^1].Content)?.Succeeded ?? 0);
+            var paid = requests.ToDictionary(r => r.RequestId, r => calls.GetValueOrDefault(r.Messages[^1].Content!)?.Succeeded ?? 0);
             Assert.All(finishedBefore, id => Assert.Equal(1, paid[id]));
             Assert.All(ids, id => Assert.InRange(paid[id], 1, 2));
             Assert.Empty(paid.Where(p => p.Value == 2).Select(p => p.Key).Except(held.Keys));

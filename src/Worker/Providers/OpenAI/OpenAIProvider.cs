@@ -133,7 +133,7 @@ internal sealed class OpenAIProvider : ICompletionProvider
                 return null;
             }
 
-            messages.Add(new ChatRequestMessage { Role = message.Role.ToLowerInvariant(), Content = message.Content });
+            messages.Add(new ChatRequestMessage { Role = message.Role.ToLowerInvariant(), Content = message.Content ?? "" });
         }
 
         var temperature = request.Temperature;
