@@ -17,6 +17,13 @@ public interface ICompletionProvider
     /// is cancelled (the chain turns an attempt timeout into <see cref="ErrorClass.Timeout"/>).
     /// </summary>
     Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Why this provider cannot take <paramref name="request"/> at all, found without a call (a schema its dialect cannot
+    /// express, say), or null when it can. The chain skips such a step at no cost; <see cref="CompleteAsync"/> answers the
+    /// same request with an <see cref="ErrorClass.InvalidRequest"/> failure naming the same reason.
+    /// </summary>
+    string? CannotServe(ProviderRequest request) => null;
 }
 
 /// <summary>What the chain asks of one provider call.</summary>

@@ -234,8 +234,8 @@ public class RetryPolicyRunTests
             """;
         var calls = 0;
         var handler = new StubHandler(() => ++calls == 1
-            ? StubHandler.Json(429, $$$"""{"error":{"code":429,"message":"Quota exceeded.","status":"RESOURCE_EXHAUSTED","details":{{{details}}}}}""")
-            : StubHandler.Json(200, """{"candidates":[{"content":{"parts":[{"text":"after the quota"}]},"finishReason":"STOP"}]}"""));
+            ? StubHandler.JsonResponse(429, $$$"""{"error":{"code":429,"message":"Quota exceeded.","status":"RESOURCE_EXHAUSTED","details":{{{details}}}}}""")
+            : StubHandler.JsonResponse(200, """{"candidates":[{"content":{"parts":[{"text":"after the quota"}]},"finishReason":"STOP"}]}"""));
         var gemini = new GeminiProvider("gemini",
             new ProviderOptions { Kind = ProviderKind.Gemini, BaseUrl = new Uri("https://gemini.test"), ApiKey = "k", Timeout = TimeSpan.FromSeconds(30) },
             new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, _time);

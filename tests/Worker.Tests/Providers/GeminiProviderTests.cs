@@ -76,7 +76,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Answer_maps_text_tokens_model_and_finish_reason_and_skips_thoughts()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         var result = await Provider(handler).CompleteAsync(Request, CancellationToken.None);
 
@@ -92,7 +92,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Answer_without_modelVersion_or_usage_reports_the_requested_model()
     {
-        var handler = new StubHandler(() => Json(200, """{"candidates":[{"content":{"parts":[{"text":"ok"}],"role":"model"},"finishReason":"STOP"}]}"""));
+        var handler = new StubHandler(() => JsonResponse(200, """{"candidates":[{"content":{"parts":[{"text":"ok"}],"role":"model"},"finishReason":"STOP"}]}"""));
 
         var success = Assert.IsType<ProviderSuccess>(await Provider(handler).CompleteAsync(Request, CancellationToken.None));
 
@@ -104,7 +104,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Request_maps_system_to_systemInstruction_assistant_to_model_and_sets_generationConfig()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler).CompleteAsync(Request, CancellationToken.None);
 
@@ -124,7 +124,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Request_without_limits_or_system_message_sends_neither_generationConfig_nor_systemInstruction()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler).CompleteAsync(new ProviderRequest("gemini-2.5-flash", [new ChatMessage("user", "Hi")], null, null), CancellationToken.None);
 
@@ -140,7 +140,7 @@ public class GeminiProviderTests
     [InlineData("http://127.0.0.1:5080/gemini/", "http://127.0.0.1:5080/gemini/v1beta/models/gemini-2.5-flash:generateContent")]
     public async Task Request_url_joins_the_base_url_prefix_and_carries_the_key_only_in_the_header(string baseUrl, string expected)
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler, baseUrl).CompleteAsync(Request, CancellationToken.None);
 
@@ -153,7 +153,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Request_accepts_the_models_prefix_on_the_model_name()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler).CompleteAsync(Request with { Model = "models/gemini-2.5-pro" }, CancellationToken.None);
 
@@ -163,7 +163,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Unknown_role_is_an_invalid_request_without_any_call()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         var result = await Provider(handler).CompleteAsync(
             Request with { Messages = [new ChatMessage("tool", "{}")] }, CancellationToken.None);
@@ -182,7 +182,7 @@ public class GeminiProviderTests
               {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}
             ]
             """;
-        var handler = new StubHandler(() => Json(429, Error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)));
+        var handler = new StubHandler(() => JsonResponse(429, Error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)));
 
         var failure = await Failure(handler);
 
@@ -201,7 +201,7 @@ public class GeminiProviderTests
               {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"21s"}
             ]
             """;
-        var handler = new StubHandler(() => Json(429, Error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)));
+        var handler = new StubHandler(() => JsonResponse(429, Error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)));
 
         var before = DateTimeOffset.UtcNow;
         var failure = await Failure(handler);
@@ -224,7 +224,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Rate_limit_without_RetryInfo_falls_back_to_the_Retry_After_header()
     {
-        var handler = new StubHandler(() => Json(429, Error(429, "RESOURCE_EXHAUSTED", "Quota exceeded."), ("Retry-After", "7")));
+        var handler = new StubHandler(() => JsonResponse(429, Error(429, "RESOURCE_EXHAUSTED", "Quota exceeded."), ("Retry-After", "7")));
 
         var failure = await Failure(handler);
 
@@ -239,7 +239,7 @@ public class GeminiProviderTests
     [InlineData(504, "DEADLINE_EXCEEDED")]
     public async Task Server_errors_are_server(int status, string grpcStatus)
     {
-        var handler = new StubHandler(() => Json(status, Error(status, grpcStatus, "The model is overloaded. Please try again later.")));
+        var handler = new StubHandler(() => JsonResponse(status, Error(status, grpcStatus, "The model is overloaded. Please try again later.")));
 
         var failure = await Failure(handler);
 
@@ -251,7 +251,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Html_error_page_from_a_proxy_is_still_classified_by_status()
     {
-        var handler = new StubHandler(() => Json(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"));
+        var handler = new StubHandler(() => JsonResponse(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"));
 
         var failure = await Failure(handler);
 
@@ -264,7 +264,7 @@ public class GeminiProviderTests
     [InlineData(403, "PERMISSION_DENIED")]
     public async Task Unauthenticated_and_forbidden_are_auth(int status, string grpcStatus)
     {
-        var handler = new StubHandler(() => Json(status, Error(status, grpcStatus, "Method doesn't allow unregistered callers.")));
+        var handler = new StubHandler(() => JsonResponse(status, Error(status, grpcStatus, "Method doesn't allow unregistered callers.")));
 
         Assert.Equal(ErrorClass.Auth, (await Failure(handler)).Class);
     }
@@ -278,7 +278,7 @@ public class GeminiProviderTests
               {"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}
             ]
             """;
-        var handler = new StubHandler(() => Json(400, Error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details)));
+        var handler = new StubHandler(() => JsonResponse(400, Error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details)));
 
         var failure = await Failure(handler);
 
@@ -292,7 +292,7 @@ public class GeminiProviderTests
     [InlineData(422, "FAILED_PRECONDITION", "User location is not supported for the API use.")]
     public async Task Other_client_errors_are_invalid_request(int status, string grpcStatus, string message)
     {
-        var handler = new StubHandler(() => Json(status, Error(status, grpcStatus, message)));
+        var handler = new StubHandler(() => JsonResponse(status, Error(status, grpcStatus, message)));
 
         var failure = await Failure(handler);
 
@@ -303,7 +303,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Blocked_prompt_is_content_blocked()
     {
-        var handler = new StubHandler(() => Json(200, """
+        var handler = new StubHandler(() => JsonResponse(200, """
             {
               "promptFeedback": {
                 "blockReason": "SAFETY",
@@ -328,7 +328,7 @@ public class GeminiProviderTests
     [InlineData("SPII")]
     public async Task Blocked_finish_reason_is_content_blocked(string finishReason)
     {
-        var handler = new StubHandler(() => Json(200, $$"""
+        var handler = new StubHandler(() => JsonResponse(200, $$"""
             {
               "candidates": [ { "finishReason": "{{finishReason}}", "index": 0,
                 "safetyRatings": [ { "category": "HARM_CATEGORY_HATE_SPEECH", "probability": "MEDIUM", "blocked": true } ] } ],
@@ -346,7 +346,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Max_tokens_with_text_is_a_truncated_success()
     {
-        var handler = new StubHandler(() => Json(200, """
+        var handler = new StubHandler(() => JsonResponse(200, """
             {"candidates":[{"content":{"parts":[{"text":"Once upon a"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],
              "usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7},"modelVersion":"gemini-2.5-flash"}
             """));
@@ -361,7 +361,7 @@ public class GeminiProviderTests
     public async Task Max_tokens_without_text_is_bad_output()
     {
         // A thinking model that spent the whole budget thinking: no parts at all.
-        var handler = new StubHandler(() => Json(200, """
+        var handler = new StubHandler(() => JsonResponse(200, """
             {"candidates":[{"content":{"role":"model"},"finishReason":"MAX_TOKENS","index":0}],
              "usageMetadata":{"promptTokenCount":9,"totalTokenCount":264,"thoughtsTokenCount":255},"modelVersion":"gemini-2.5-flash"}
             """));
@@ -383,7 +383,7 @@ public class GeminiProviderTests
     [InlineData("null", "empty")]
     public async Task Unusable_2xx_bodies_are_bad_output(string body, string expected)
     {
-        var handler = new StubHandler(() => Json(200, body));
+        var handler = new StubHandler(() => JsonResponse(200, body));
 
         var failure = await Failure(handler);
 
@@ -468,7 +468,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Already_cancelled_caller_costs_no_call()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Provider(handler).CompleteAsync(Request, new CancellationToken(true)));
         Assert.Equal(0, handler.Calls);
@@ -481,7 +481,7 @@ public class GeminiProviderTests
         var handler = new StubHandler(async (request, ct) =>
         {
             var echo = $"x-goog-api-key: {request.Headers.GetValues("x-goog-api-key").Single()} url {request.RequestUri} body {await request.Content!.ReadAsStringAsync(ct)}";
-            return Json(400, Error(400, "INVALID_ARGUMENT", JsonEncodedText.Encode(echo).ToString()));
+            return JsonResponse(400, Error(400, "INVALID_ARGUMENT", JsonEncodedText.Encode(echo).ToString()));
         });
 
         var failure = await Failure(handler);
@@ -493,7 +493,7 @@ public class GeminiProviderTests
     [Fact]
     public async Task Key_echoed_in_a_non_json_body_never_reaches_the_detail()
     {
-        var handler = new StubHandler(() => Json(500, $"upstream said: bad key {Key} (x-goog-api-key)"));
+        var handler = new StubHandler(() => JsonResponse(500, $"upstream said: bad key {Key} (x-goog-api-key)"));
 
         var failure = await Failure(handler);
 

@@ -82,7 +82,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Answer_maps_text_tokens_model_and_finish_reason()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         var result = await Provider(handler).CompleteAsync(Request, CancellationToken.None);
 
@@ -98,7 +98,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Request_goes_to_chat_completions_with_bearer_key_roles_and_limits()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler, "http://127.0.0.1:5080/openai/v1/").CompleteAsync(Request, CancellationToken.None);
 
@@ -123,7 +123,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Request_without_limits_sends_neither_max_tokens_nor_temperature()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler).CompleteAsync(Request with { MaxOutputTokens = null, Temperature = null }, CancellationToken.None);
 
@@ -144,7 +144,7 @@ public class OpenAIProviderTests
     [InlineData("llama-3.3-70b-versatile", true)]
     public async Task Temperature_is_omitted_for_reasoning_models_only(string model, bool sent)
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Provider(handler).CompleteAsync(Request with { Model = model }, CancellationToken.None);
 
@@ -156,7 +156,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Chat_client_per_model_is_reused_across_calls()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
         var provider = Provider(handler);
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
@@ -168,7 +168,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Unknown_role_is_an_invalid_request_without_any_call()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         var result = await Provider(handler).CompleteAsync(Request with { Messages = [new ChatMessage("tool", "{}")] }, CancellationToken.None);
 
@@ -179,7 +179,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Rate_limit_is_rate_limited_with_Retry_After_seconds_and_one_call()
     {
-        var handler = new StubHandler(() => Json(429,
+        var handler = new StubHandler(() => JsonResponse(429,
             Error("Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1.", "requests", "rate_limit_exceeded"),
             ("retry-after", "20")));
 
@@ -194,7 +194,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Rate_limit_prefers_retry_after_ms()
     {
-        var handler = new StubHandler(() => Json(429, Error("Rate limit reached.", "tokens", "rate_limit_exceeded"),
+        var handler = new StubHandler(() => JsonResponse(429, Error("Rate limit reached.", "tokens", "rate_limit_exceeded"),
             ("retry-after", "2"), ("retry-after-ms", "1500")));
 
         Assert.Equal(TimeSpan.FromMilliseconds(1500), (await Failure(handler)).RetryAfter);
@@ -204,7 +204,7 @@ public class OpenAIProviderTests
     public async Task Rate_limit_reads_an_http_date_Retry_After_against_the_injected_clock()
     {
         var now = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-        var handler = new StubHandler(() => Json(429, Error("Slow down.", null, null),
+        var handler = new StubHandler(() => JsonResponse(429, Error("Slow down.", null, null),
             ("Retry-After", now.AddSeconds(30).ToString("r", CultureInfo.InvariantCulture))));
 
         var result = await Provider(handler, time: new FixedClock(now)).CompleteAsync(Request, CancellationToken.None);
@@ -220,7 +220,7 @@ public class OpenAIProviderTests
     [InlineData(529)]
     public async Task Server_errors_are_server_and_not_retried_by_the_sdk(int status)
     {
-        var handler = new StubHandler(() => Json(status, Error("The server had an error while processing your request. Sorry about that!", "server_error", null)));
+        var handler = new StubHandler(() => JsonResponse(status, Error("The server had an error while processing your request. Sorry about that!", "server_error", null)));
 
         var failure = await Failure(handler);
 
@@ -233,7 +233,7 @@ public class OpenAIProviderTests
     [InlineData(403, "unsupported_country_region_territory")]
     public async Task Unauthorized_and_forbidden_are_auth(int status, string code)
     {
-        var handler = new StubHandler(() => Json(status, Error("Incorrect API key provided: sk-proj-********************************abcd. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", code)));
+        var handler = new StubHandler(() => JsonResponse(status, Error("Incorrect API key provided: sk-proj-********************************abcd. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", code)));
 
         var failure = await Failure(handler);
 
@@ -248,7 +248,7 @@ public class OpenAIProviderTests
     [InlineData(422, "invalid_request_error", null)]
     public async Task Other_client_errors_are_invalid_request(int status, string type, string? code)
     {
-        var handler = new StubHandler(() => Json(status, Error("This model's maximum context length is 128000 tokens.", type, code)));
+        var handler = new StubHandler(() => JsonResponse(status, Error("This model's maximum context length is 128000 tokens.", type, code)));
 
         Assert.Equal(ErrorClass.InvalidRequest, (await Failure(handler)).Class);
     }
@@ -258,7 +258,7 @@ public class OpenAIProviderTests
     [InlineData("content_policy_violation")]
     public async Task Content_policy_400_is_content_blocked(string code)
     {
-        var handler = new StubHandler(() => Json(400, Error("The response was filtered due to the prompt triggering content management policy.", "invalid_request_error", code)));
+        var handler = new StubHandler(() => JsonResponse(400, Error("The response was filtered due to the prompt triggering content management policy.", "invalid_request_error", code)));
 
         Assert.Equal(ErrorClass.ContentBlocked, (await Failure(handler)).Class);
     }
@@ -267,7 +267,7 @@ public class OpenAIProviderTests
     public async Task Error_bodies_of_compatible_servers_are_read_loosely()
     {
         // vLLM: fields at the top level and a numeric code.
-        var handler = new StubHandler(() => Json(404, """{"object":"error","message":"The model `llama-9` does not exist.","type":"NotFoundError","param":null,"code":404}"""));
+        var handler = new StubHandler(() => JsonResponse(404, """{"object":"error","message":"The model `llama-9` does not exist.","type":"NotFoundError","param":null,"code":404}"""));
 
         var failure = await Failure(handler);
 
@@ -278,7 +278,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Finish_reason_content_filter_is_content_blocked()
     {
-        var handler = new StubHandler(() => Json(200, Choice("null", "content_filter")));
+        var handler = new StubHandler(() => JsonResponse(200, Choice("null", "content_filter")));
 
         Assert.Equal(ErrorClass.ContentBlocked, (await Failure(handler)).Class);
     }
@@ -286,7 +286,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Refusal_is_content_blocked()
     {
-        var handler = new StubHandler(() => Json(200, """
+        var handler = new StubHandler(() => JsonResponse(200, """
             {"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06",
              "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I'm sorry, I can't help with that."},"finish_reason":"stop"}]}
             """));
@@ -300,7 +300,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Length_with_empty_content_is_bad_output()
     {
-        var handler = new StubHandler(() => Json(200, Choice("\"\"", "length")));
+        var handler = new StubHandler(() => JsonResponse(200, Choice("\"\"", "length")));
 
         var failure = await Failure(handler);
 
@@ -311,7 +311,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Length_with_content_is_a_truncated_success()
     {
-        var handler = new StubHandler(() => Json(200, Choice("\"Once upon a\"", "length")));
+        var handler = new StubHandler(() => JsonResponse(200, Choice("\"Once upon a\"", "length")));
 
         var success = Assert.IsType<ProviderSuccess>(await Provider(handler).CompleteAsync(Request, CancellationToken.None));
 
@@ -325,7 +325,7 @@ public class OpenAIProviderTests
     public async Task Finish_reason_unknown_to_the_sdk_still_yields_the_answer(string finishReason)
     {
         // The SDK's typed model throws on these (openai-dotnet#342); compatible servers send them.
-        var handler = new StubHandler(() => Json(200, Choice("\"Hi there\"", finishReason)));
+        var handler = new StubHandler(() => JsonResponse(200, Choice("\"Hi there\"", finishReason)));
 
         var success = Assert.IsType<ProviderSuccess>(await Provider(handler).CompleteAsync(Request, CancellationToken.None));
 
@@ -336,7 +336,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Content_as_an_array_of_text_parts_is_joined()
     {
-        var handler = new StubHandler(() => Json(200, Choice("""[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]""", "stop")));
+        var handler = new StubHandler(() => JsonResponse(200, Choice("""[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]""", "stop")));
 
         Assert.Equal("Hi there", Assert.IsType<ProviderSuccess>(await Provider(handler).CompleteAsync(Request, CancellationToken.None)).Text);
     }
@@ -350,7 +350,7 @@ public class OpenAIProviderTests
     [InlineData("<html>oops</html>", "not valid")]
     public async Task Unusable_2xx_bodies_are_bad_output(string body, string expected)
     {
-        var handler = new StubHandler(() => Json(200, body));
+        var handler = new StubHandler(() => JsonResponse(200, body));
 
         var failure = await Failure(handler);
 
@@ -408,7 +408,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Already_cancelled_caller_costs_no_call()
     {
-        var handler = new StubHandler(() => Json(200, Answer));
+        var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Provider(handler).CompleteAsync(Request, new CancellationToken(true)));
         Assert.Equal(0, handler.Calls);
@@ -420,7 +420,7 @@ public class OpenAIProviderTests
         var handler = new StubHandler((request, _) =>
         {
             var echo = $"Authorization: {request.Headers.Authorization} for {request.RequestUri}";
-            return Task.FromResult(Json(400, Error(echo, "invalid_request_error", null)));
+            return Task.FromResult(JsonResponse(400, Error(echo, "invalid_request_error", null)));
         });
 
         var failure = await Failure(handler);
@@ -432,7 +432,7 @@ public class OpenAIProviderTests
     [Fact]
     public async Task Key_echoed_in_a_non_json_body_never_reaches_the_detail()
     {
-        var handler = new StubHandler(() => Json(502, $"<html>bad gateway; Authorization: Bearer {Key}</html>"));
+        var handler = new StubHandler(() => JsonResponse(502, $"<html>bad gateway; Authorization: Bearer {Key}</html>"));
 
         Assert.Equal(ErrorClass.Server, (await Failure(handler)).Class);
     }

@@ -206,7 +206,7 @@ public class ProviderRegistryTests
     [Fact]
     public async Task Registry_providers_bound_response_bodies_by_their_configured_limit()
     {
-        var stub = new StubHandler(() => Json(200, """{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}]}""" + new string(' ', 2_000)));
+        var stub = new StubHandler(() => JsonResponse(200, """{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}]}""" + new string(' ', 2_000)));
         using var services = Services(With(("Providers:gemini:MaxResponseBytes", "2048")),
             s => s.AddHttpClient("Providers:gemini").ConfigurePrimaryHttpMessageHandler(() => stub));
 
@@ -242,7 +242,7 @@ public class ProviderRegistryTests
     [Fact]
     public async Task Registry_providers_call_through_their_named_http_client()
     {
-        var stub = new StubHandler(() => Json(200, """{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}]}"""));
+        var stub = new StubHandler(() => JsonResponse(200, """{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}]}"""));
         using var services = Services(Valid, s => s.AddHttpClient("Providers:gemini").ConfigurePrimaryHttpMessageHandler(() => stub));
 
         var result = await services.GetRequiredService<ProviderRegistry>().Get("gemini")

@@ -50,7 +50,7 @@ public class ResponseBodyLimitTests
     [MemberData(nameof(Kinds))]
     public async Task A_body_within_the_limit_is_read_as_before(string kind)
     {
-        var stub = new StubHandler(() => Json(200, Padded(kind, (int)Limit)));
+        var stub = new StubHandler(() => JsonResponse(200, Padded(kind, (int)Limit)));
 
         var answer = Assert.IsType<ProviderSuccess>(await Provider(kind, stub).CompleteAsync(Request, CancellationToken.None));
 
@@ -61,7 +61,7 @@ public class ResponseBodyLimitTests
     [MemberData(nameof(Kinds))]
     public async Task A_body_over_the_limit_fails_as_bad_output_naming_the_limit(string kind)
     {
-        var failure = await Failure(kind, new StubHandler(() => Json(200, Padded(kind, (int)Limit + 1))));
+        var failure = await Failure(kind, new StubHandler(() => JsonResponse(200, Padded(kind, (int)Limit + 1))));
 
         Assert.Equal((ErrorClass.BadOutput, 200), (failure.Class, failure.HttpStatus));
         Assert.Equal($"HTTP 200: response body is over Providers:{kind}:MaxResponseBytes (4096 bytes; Content-Length 4097)", failure.Detail);
@@ -106,7 +106,7 @@ public class ResponseBodyLimitTests
     [MemberData(nameof(Kinds))]
     public async Task An_error_status_with_a_body_over_the_limit_keeps_the_class_of_its_status(string kind)
     {
-        var failure = await Failure(kind, new StubHandler(() => Json(503, new string('x', 10_000))));
+        var failure = await Failure(kind, new StubHandler(() => JsonResponse(503, new string('x', 10_000))));
 
         Assert.Equal((ErrorClass.Server, 503), (failure.Class, failure.HttpStatus));
         Assert.Contains("MaxResponseBytes", failure.Detail);

@@ -39,7 +39,7 @@ public sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task
         return await respond(request, cancellationToken);
     }
 
-    public static HttpResponseMessage Json(int status, string body, params (string Name, string Value)[] headers)
+    public static HttpResponseMessage JsonResponse(int status, string body, params (string Name, string Value)[] headers)
     {
         var response = new HttpResponseMessage((HttpStatusCode)status)
         {

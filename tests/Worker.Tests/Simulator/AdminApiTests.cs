@@ -8,14 +8,14 @@ namespace Worker.Tests.Simulator;
 
 public sealed class AdminApiTests
 {
-    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+    private static StringContent JsonResponse(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
     public async Task Put_with_unknown_fault_name_is_400_naming_the_value_and_changes_nothing()
     {
         await using var sim = await RunningSimulator.StartAsync();
 
-        using var response = await sim.Http.PutAsync("_sim/targets/gemini/faults", Json("""{"script":["500","teapot"]}"""));
+        using var response = await sim.Http.PutAsync("_sim/targets/gemini/faults", JsonResponse("""{"script":["500","teapot"]}"""));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -29,7 +29,7 @@ public sealed class AdminApiTests
     {
         await using var sim = await RunningSimulator.StartAsync();
 
-        using var response = await sim.Http.PutAsync("_sim/targets/gemini/faults", Json("""{"allways":"503"}"""));
+        using var response = await sim.Http.PutAsync("_sim/targets/gemini/faults", JsonResponse("""{"allways":"503"}"""));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("allways", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -41,7 +41,7 @@ public sealed class AdminApiTests
         await using var sim = await RunningSimulator.StartAsync();
 
         // Hand-written profiles may carry comments and bare numbers for fault names.
-        using var put = await sim.Http.PutAsync("_sim/targets/openai/faults", Json("""
+        using var put = await sim.Http.PutAsync("_sim/targets/openai/faults", JsonResponse("""
             {
               "always": 503, // down
               "retryAfterSeconds": 2
