@@ -71,15 +71,70 @@ internal static class AuditText
                     continue;
                 }
 
-                json.WriteStartObject();
-                json.WriteString("role", Clean(message.Role));
-                json.WriteString("content", Clean(message.Content));
-                json.WriteEndObject();
+                CanonicalRequest.WriteMessage(json, message);
             }
 
             json.WriteEndArray();
         }
 
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>
+    /// Writes a JSON value (tool arguments, a schema) with every string and property name cleaned as <see cref="Clean"/>
+    /// does; JSON null for a missing value.
+    /// </summary>
+    public static void WriteClean(Utf8JsonWriter json, JsonElement? value)
+    {
+        if (value is not { ValueKind: not JsonValueKind.Undefined } element)
+        {
+            json.WriteNullValue();
+            return;
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                json.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    json.WritePropertyName(Clean(property.Name)!);
+                    WriteClean(json, property.Value);
+                }
+
+                json.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                json.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                    WriteClean(json, item);
+                json.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                json.WriteStringValue(Clean(element.GetString()));
+                break;
+            default:
+                element.WriteTo(json);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> with its strings cleaned, for a JSON value that goes into jsonb; the value itself when it
+    /// holds nothing to clean (the common case: no escaped NUL or surrogate in its text).
+    /// </summary>
+    public static JsonElement? Clean(JsonElement? value)
+    {
+        if (value is not { ValueKind: not JsonValueKind.Undefined } element)
+            return value;
+        var raw = element.GetRawText();
+        if (!raw.Contains("\\u0000", StringComparison.Ordinal) && !raw.Contains("\\ud", StringComparison.OrdinalIgnoreCase))
+            return element;
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+            WriteClean(json, element);
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
     }
 }

@@ -3,6 +3,7 @@ using Worker.Budgets;
 using Worker.Contracts;
 using Worker.ProviderHealth;
 using Worker.Providers;
+using Worker.Structured;
 
 namespace Worker.Chain;
 
@@ -30,7 +31,8 @@ public sealed class ChainRunner(
     ILogger<ChainRunner> logger,
     Random? random = null,
     CallCost? costs = null,
-    ITenantBudgets? tenants = null)
+    ITenantBudgets? tenants = null,
+    CapabilityTable? capabilities = null)
 {
     /// <summary>The note of a step skipped because its estimated cost does not fit the request's or the tenant's budget.</summary>
     public const string BudgetSkip = "skipped: budget";
@@ -72,6 +74,14 @@ public sealed class ChainRunner(
             {
                 // Configuration is validated at start, so this means a chain was edited at run time.
                 Skip(run, step, $"provider '{step.Provider}' is not configured");
+                continue;
+            }
+
+            if (CannotServe(step, provider, providerRequest, request) is { } unservable)
+            {
+                // Known without a call: the model lacks a capability the request needs, or its dialect cannot take the schema.
+                Skip(run, step, unservable);
+                run.Unservable.Add(run.Attempts.Count - 1);
                 continue;
             }
 
@@ -306,6 +316,17 @@ public sealed class ChainRunner(
             : last.Note == BreakerSkip;
     }
 
+    /// <summary>
+    /// Why <paramref name="step"/> cannot serve the request at all (the capability table, or the provider's own refusal of
+    /// a schema it cannot express), as a skip note; null when it can.
+    /// </summary>
+    private string? CannotServe(ChainStep step, ICompletionProvider provider, ProviderRequest request, CompletionRequested original)
+    {
+        if (capabilities?.Refusal(step.Model, original) is { } refusal)
+            return refusal;
+        return provider.CannotServe(request with { Model = step.Model }) is { } reason ? "skipped: " + reason : null;
+    }
+
     /// <summary>The note of a call made by <see cref="LastChanceAsync"/>.</summary>
     public const string LastChanceNote = "last chance";
 
@@ -341,7 +362,14 @@ public sealed class ChainRunner(
     /// <summary>Adds what the call cost to the run, and replaces the tenant's charged estimate by it.</summary>
     private async Task SettleAsync(Run run, ChainStep step, BudgetCharge charge, ProviderResult? result, CancellationToken cancellationToken)
     {
-        var actual = result is ProviderSuccess success && costs is not null ? costs.Actual(step.Model, success.InputTokens, success.OutputTokens) : 0m;
+        // A call whose answer failed the output check was still billed: its tokens count as a success's do.
+        var actual = costs is null ? 0m : result switch
+        {
+            ProviderSuccess success => costs.Actual(step.Model, success.InputTokens, success.OutputTokens),
+            ProviderFailure { InputTokens: not null } or ProviderFailure { OutputTokens: not null } => costs.Actual(step.Model,
+                ((ProviderFailure)result).InputTokens, ((ProviderFailure)result).OutputTokens),
+            _ => 0m,
+        };
         run.CostUsd += actual;
         if (!ReferenceEquals(charge, NoCharge))
         {
@@ -364,7 +392,7 @@ public sealed class ChainRunner(
         var remaining = deadline - time.GetUtcNow();
         var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
         var result = await breakers.ExecuteAsync(step.Provider, step.Model,
-            ct => CallAsync(provider, request with { Model = step.Model }, timeout, ct), cancellationToken, lastChance: lastChance);
+            ct => CallAsync(provider, ForStep(request, step), timeout, ct), cancellationToken, lastChance: lastChance);
         if (result is not null)
             budgets.Quotas.Record(step.Provider, step.Model, result);
         var rateLimited = result is ProviderFailure { Class: ErrorClass.RateLimited } failure ? failure : null;
@@ -445,13 +473,22 @@ public sealed class ChainRunner(
         }
     }
 
+    /// <summary>The request as <paramref name="step"/>'s model gets it: its model, and maxOutputTokens no higher than it can write.</summary>
+    private ProviderRequest ForStep(ProviderRequest request, ChainStep step) => request with
+    {
+        Model = step.Model,
+        MaxOutputTokens = capabilities?.MaxOutputFor(step.Model, request.MaxOutputTokens) ?? request.MaxOutputTokens,
+    };
+
+    /// <summary>One call under the attempt timeout; an answer is then checked against what the request asked for (<see cref="OutputCheck"/>).</summary>
     private async Task<ProviderResult> CallAsync(ICompletionProvider provider, ProviderRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var timeoutSource = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await provider.CompleteAsync(request, linked.Token);
+            var result = await provider.CompleteAsync(request, linked.Token);
+            return result is ProviderSuccess answer ? OutputCheck.Check(request, answer) : result;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -478,11 +515,18 @@ public sealed class ChainRunner(
         ProviderFailure? failure, Decision decision, TimeSpan? wait, ProviderSuccess? success, string? note = null) =>
         new(step.Index, step.Provider, step.Model, attempt, startedAt, endedAt, CallMade: true,
             failure?.Class, failure?.HttpStatus, failure?.RetryAfter, decision, wait,
-            success?.InputTokens, success?.OutputTokens, failure?.Detail, note);
+            success?.InputTokens ?? failure?.InputTokens, success?.OutputTokens ?? failure?.OutputTokens, failure?.Detail, note);
 
     private static ChainOutcome Exhausted(Run run)
     {
         var attempts = run.Attempts;
+        if (run.Unservable.Count > 0 && run.Unservable.Count == attempts.Count)
+        {
+            // No step could take the request at all: no provider will, now or later, so it is the request that is wrong.
+            return run.Failed(FailureReasons.InvalidRequest, "No step of the chain can serve this request: " +
+                string.Join("; ", attempts.Select(a => $"{a.Provider}/{a.Model} {a.Note!["skipped: ".Length..]}")) + ".");
+        }
+
         var chainEnd = attempts.Where(a => a.Note != LastChanceNote).ToList();
         if (chainEnd is [.., { CallMade: false, Note: DeadlineSkip }])
         {
@@ -525,6 +569,9 @@ public sealed class ChainRunner(
             (int)Math.Min(int.MaxValue, (long)CallCost.PromptTokens(request) + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
+
+        /// <summary>The records of steps skipped because they cannot serve the request at all (capabilities, schema dialect).</summary>
+        public List<int> Unservable { get; } = [];
 
         /// <summary>Estimated cost of this run's calls so far, in USD.</summary>
         public decimal CostUsd { get; set; }

@@ -6,7 +6,7 @@ namespace Worker.Chain;
 public static class ChainServiceCollectionExtensions
 {
     /// <summary>
-    /// The <c>Chains</c>, <c>Chain</c>, <c>Retry</c> and <c>ChainPolicies</c> sections, validated at start, the runner that walks a chain, and the chains'
+    /// The <c>Chains</c>, <c>Chain</c>, <c>Retry</c>, <c>ChainPolicies</c> and <c>Capabilities</c> sections, validated at start, the runner that walks a chain, and the chains'
     /// providers and models for ProviderHealth to watch.
     /// </summary>
     public static IServiceCollection AddChains(this IServiceCollection services)
@@ -21,6 +21,9 @@ public static class ChainServiceCollectionExtensions
         services.AddSingleton<ChainCatalog>();
         services.AddSingleton<IMonitoredModels>(sp => sp.GetRequiredService<ChainCatalog>());
         services.AddSingleton<CallCost>();
+        services.AddOptions<Structured.CapabilitiesOptions>().BindConfiguration(Structured.CapabilitiesOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Structured.CapabilitiesOptions>, Structured.CapabilitiesOptionsValidator>();
+        services.AddSingleton<Structured.CapabilityTable>();
         services.AddSingleton<ChainRunner>();
         return services;
     }

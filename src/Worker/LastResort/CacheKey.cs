@@ -29,10 +29,7 @@ public static class CacheKey
             json.WriteStartArray("messages");
             foreach (var message in request.Messages)
             {
-                json.WriteStartObject();
-                json.WriteString("role", AuditText.Clean(message.Role));
-                json.WriteString("content", AuditText.Clean(message.Content));
-                json.WriteEndObject();
+                CanonicalRequest.WriteMessage(json, message);
             }
 
             json.WriteEndArray();

@@ -24,11 +24,14 @@ public sealed class LastResortAnswers(ResponseCache cache, IOptions<LastResortOp
     /// <summary>The step index of the attempt row a last resort writes: no step of the chain, so no provider's figures count it.</summary>
     public const int NoStep = -1;
 
-    /// <summary>Whether the request may use <paramref name="chain"/>'s cache: the chain has one and the request did not opt out.</summary>
+    /// <summary>
+    /// Whether the request may use <paramref name="chain"/>'s cache: the chain has one, the request did not opt out, and it
+    /// offers no tools (a cached answer keeps text only, and a tool call is an action to run, not an answer to reuse).
+    /// </summary>
     public bool UsesCache(CompletionRequested request, string chain, out ResponseCacheOptions settings)
     {
         settings = options.Value.For(chain)?.Cache!;
-        return settings is { Enabled: true } && request.Cache?.Use != false;
+        return settings is { Enabled: true } && request.Cache?.Use != false && !Structured.OutputCheck.OffersTools(request);
     }
 
     /// <summary>A fresh cached answer for the request, or null (no cache, opted out, a miss, or the cache unreadable).</summary>
@@ -63,7 +66,8 @@ public sealed class LastResortAnswers(ResponseCache cache, IOptions<LastResortOp
 
     /// <summary>
     /// What answers when no provider can: the chain's cached answer within its stale limit (for a request that uses the
-    /// cache), else, for a request with <c>allowDegraded</c>, the chain's template filled from its metadata; else null.
+    /// cache), else, for a request with <c>allowDegraded</c> that asks for prose (no tools, no JSON), the chain's template
+    /// filled from its metadata; else null.
     /// </summary>
     public async Task<DegradedAnswer?> DegradedAsync(CompletionRequested request, string chain, CancellationToken cancellationToken)
     {
@@ -73,7 +77,9 @@ public sealed class LastResortAnswers(ResponseCache cache, IOptions<LastResortOp
             return new DegradedAnswer(ResultSources.Cache, stale.Text, stale.Provider, stale.Model, stale.InputTokens, stale.OutputTokens, stale.AgeSeconds);
         }
 
-        if (request.AllowDegraded && options.Value.For(chain) is { Template: { } template } settings)
+        // A template is prose: it cannot stand in for tool calls or for JSON a backend will parse.
+        if (request.AllowDegraded && request.ResponseFormat?.Type is null or ResponseFormatTypes.Text && !Structured.OutputCheck.OffersTools(request)
+            && options.Value.For(chain) is { Template: { } template } settings)
         {
             Log.TemplateAnswer(logger, request.RequestId, chain);
             return new DegradedAnswer(ResultSources.Template, TemplateText.Fill(template, request.Metadata, settings.TemplateMissingValue),

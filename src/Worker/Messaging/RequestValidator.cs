@@ -10,7 +10,7 @@ namespace Worker.Messaging;
 /// </summary>
 public static class RequestValidator
 {
-    private static readonly HashSet<string> Roles = [ChatRoles.System, ChatRoles.User, ChatRoles.Assistant];
+    private static readonly HashSet<string> Roles = [ChatRoles.System, ChatRoles.User, ChatRoles.Assistant, ChatRoles.Tool];
 
     /// <returns>null when the request is valid, else the first problem found.</returns>
     public static string? Validate(CompletionRequested request, ChainCatalog chains, RequestLimits limits)
@@ -47,15 +47,17 @@ public static class RequestValidator
 
             if (message.Role is null || !Roles.Contains(message.Role))
             {
-                return $"messages[{i}].role '{message.Role}' is not one of system, user, assistant";
+                return $"messages[{i}].role '{message.Role}' is not one of system, user, assistant, tool";
             }
 
-            if (string.IsNullOrWhiteSpace(message.Content))
+            // An assistant turn that only called tools has no text; a tool's result may be empty, but must be there.
+            if (message.Role == ChatRoles.Tool ? message.Content is null
+                : string.IsNullOrWhiteSpace(message.Content) && !(message.Role == ChatRoles.Assistant && message.ToolCalls is { Count: > 0 }))
             {
                 return $"messages[{i}].content is empty";
             }
 
-            promptChars += message.Content.Length;
+            promptChars += message.Content?.Length ?? 0;
         }
 
         if (promptChars > limits.MaxPromptChars)
@@ -66,6 +68,11 @@ public static class RequestValidator
         if (!request.Messages.Any(m => m.Role == ChatRoles.User))
         {
             return "messages must contain at least one user message";
+        }
+
+        if (Structured.StructureRules.Validate(request) is { } structure)
+        {
+            return structure;
         }
 
         if (!chains.TryGet(request.Chain, out _))

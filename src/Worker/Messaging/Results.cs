@@ -14,12 +14,14 @@ public static class Results
         OutcomeLineage lineage = default) =>
         new(request.RequestId, request.ConversationId, outcome.Answer!.Text, outcome.AnsweredBy!.Provider, outcome.AnsweredBy.Model,
             outcome.FallbackUsed, outcome.TotalCalls, outcome.Answer.InputTokens, outcome.Answer.OutputTokens, request.Metadata, now,
-            lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd, ResultSources.Provider);
+            lineage.ReplayCount, lineage.Supersedes, outcome.Route, (double)outcome.TotalCostUsd, ResultSources.Provider,
+            ToolCalls: outcome.Answer.ToolCalls, FinishReason: outcome.Answer.Finish, Json: outcome.Answer.Json);
 
     /// <summary>A fresh cache hit: the cached text and who gave it, its age; no call, no cost.</summary>
     public static CompletionSucceeded FromCache(CompletionRequested request, ChainOutcome outcome, double ageSeconds, DateTimeOffset now,
         OutcomeLineage lineage = default) =>
-        Succeeded(request, outcome, now, lineage) with { Source = ResultSources.Cache, CacheAgeSeconds = Math.Round(ageSeconds, 3), CostUsd = 0 };
+        Succeeded(request, outcome, now, lineage) with { Source = ResultSources.Cache, CacheAgeSeconds = Math.Round(ageSeconds, 3), CostUsd = 0, FinishReason = null,
+            Json = Structured.OutputCheck.JsonOf(request, outcome.Answer!.Text) };
 
     /// <summary>
     /// An answer of last resort (a stale cached answer, or the template) for a run no provider answered: degraded, with the
@@ -29,7 +31,8 @@ public static class Results
         OutcomeLineage lineage = default) =>
         new(request.RequestId, request.ConversationId, answer.Text, answer.Provider, answer.Model, FallbackUsed: false, outcome.TotalCalls,
             answer.InputTokens, answer.OutputTokens, request.Metadata, now, lineage.ReplayCount, lineage.Supersedes, outcome.Route,
-            (double)outcome.TotalCostUsd, answer.Source, answer.AgeSeconds is { } age ? Math.Round(age, 3) : null, Degraded: true);
+            (double)outcome.TotalCostUsd, answer.Source, answer.AgeSeconds is { } age ? Math.Round(age, 3) : null, Degraded: true,
+            Json: Structured.OutputCheck.JsonOf(request, answer.Text));
 
     /// <param name="deadLettered">The request was parked for ops replay (DeadLetters:ParkReasons).</param>
     /// <param name="outcome">The chain's outcome, for its route and cost; null for a request refused before routing.</param>
@@ -75,6 +78,6 @@ public static class Results
     /// <summary>The refusal of a delivery whose request id belongs to a request with another payload.</summary>
     public static CompletionFailed Conflict(CompletionRequested request, DateTimeOffset now) =>
         Failed(request, FailureReasons.InvalidRequest,
-            $"requestId {request.RequestId} was already used for a different request (messages, chain, maxOutputTokens or temperature differ); " +
+            $"requestId {request.RequestId} was already used for a different request (messages, chain, generation parameters, tools or response format differ); " +
             "this delivery is refused and the stored request is left as it is. Use a new requestId for a new request.", 0, now);
 }

@@ -77,4 +77,11 @@ public sealed record ProviderFailure(
     ErrorClass Class,
     string Detail,
     int? HttpStatus = null,
-    TimeSpan? RetryAfter = null) : ProviderResult;
+    TimeSpan? RetryAfter = null) : ProviderResult
+{
+    /// <summary>Prompt tokens of a call that was answered and billed, yet failed the output check; null otherwise.</summary>
+    public int? InputTokens { get; init; }
+
+    /// <summary>Generated tokens of such a call; null otherwise.</summary>
+    public int? OutputTokens { get; init; }
+}

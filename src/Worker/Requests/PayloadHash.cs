@@ -41,10 +41,7 @@ internal static class PayloadHash
                         continue;
                     }
 
-                    json.WriteStartObject();
-                    json.WriteString("role", AuditText.Clean(message.Role));
-                    json.WriteString("content", AuditText.Clean(message.Content));
-                    json.WriteEndObject();
+                    CanonicalRequest.WriteMessage(json, message);
                 }
 
                 json.WriteEndArray();

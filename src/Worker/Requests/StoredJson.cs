@@ -18,9 +18,33 @@ public static class StoredJson
     {
         ConversationId = AuditText.Clean(request.ConversationId),
         Chain = AuditText.Clean(request.Chain),
-        Messages = [.. request.Messages.Select(m => new ChatMessage(AuditText.Clean(m.Role)!, AuditText.Clean(m.Content)!))],
+        Messages = [.. request.Messages.Select(m => m with
+        {
+            Role = AuditText.Clean(m.Role)!,
+            Content = AuditText.Clean(m.Content),
+            ToolCalls = Clean(m.ToolCalls),
+            ToolCallId = AuditText.Clean(m.ToolCallId),
+        })],
         Metadata = MetadataJson.Clean(request.Metadata),
+        Tools = request.Tools?.Select(t => t with
+        {
+            Name = AuditText.Clean(t.Name)!,
+            Description = AuditText.Clean(t.Description),
+            Parameters = AuditText.Clean(t.Parameters),
+        }).ToList(),
+        ToolChoice = request.ToolChoice is { } choice ? choice with { Mode = AuditText.Clean(choice.Mode)!, Name = AuditText.Clean(choice.Name) } : null,
+        ResponseFormat = request.ResponseFormat is { } format
+            ? format with { Type = AuditText.Clean(format.Type)!, Name = AuditText.Clean(format.Name), Schema = AuditText.Clean(format.Schema) }
+            : null,
     }, Options);
+
+    /// <summary>Tool calls with their text cleaned for jsonb; null for none.</summary>
+    private static List<ToolCall>? Clean(IReadOnlyList<ToolCall>? calls) => calls?.Select(c => c with
+    {
+        Id = AuditText.Clean(c.Id)!,
+        Name = AuditText.Clean(c.Name)!,
+        Arguments = AuditText.Clean(c.Arguments) ?? default,
+    }).ToList();
 
     /// <summary>The request in <paramref name="json"/>, or null when it is not one (no request id, no messages, not JSON).</summary>
     public static CompletionRequested? ReadRequest(string? json)
@@ -48,6 +72,8 @@ public static class StoredJson
             ConversationId = AuditText.Clean(s.ConversationId),
             Text = AuditText.Clean(s.Text)!,
             Metadata = MetadataJson.Clean(s.Metadata),
+            ToolCalls = Clean(s.ToolCalls),
+            Json = AuditText.Clean(s.Json),
         }, Options),
         f => JsonSerializer.Serialize(f with
         {
