@@ -1,5 +1,6 @@
 using Worker.Audit;
 using Worker.Contracts;
+using Worker.Structured;
 
 namespace Worker.Chain;
 
@@ -15,32 +16,8 @@ public sealed class CallCost(PriceTable prices)
 
     /// <summary>USD; null when the model has no price (then no budget can judge it, and it is not held back by one).</summary>
     public decimal? Estimate(string model, CompletionRequested request) =>
-        prices.CostOf(model, PromptTokens(request), request.MaxOutputTokens ?? DefaultOutputTokens);
+        prices.CostOf(model, PromptEstimate.Tokens(request), request.MaxOutputTokens ?? DefaultOutputTokens);
 
     /// <summary>USD of a call that answered, from the tokens the provider reported; 0 for a failed call or an unpriced model.</summary>
     public decimal Actual(string model, int? inputTokens, int? outputTokens) => prices.CostOf(model, inputTokens, outputTokens) ?? 0m;
-
-    /// <summary>
-    /// The prompt's tokens, estimated at four characters each: the messages' text, the tool calls and results they carry,
-    /// the tool definitions and the response schema (providers bill all of them as input). Every estimate of the worker
-    /// (budgets, pacing, context windows) uses this one.
-    /// </summary>
-    public static int PromptTokens(CompletionRequested request)
-    {
-        long chars = 0;
-        foreach (var message in request.Messages)
-        {
-            chars += message.Content?.Length ?? 0;
-            foreach (var call in message.ToolCalls ?? [])
-                chars += call.Name.Length + JsonLength(call.Arguments);
-        }
-
-        foreach (var tool in request.Tools ?? [])
-            chars += tool.Name.Length + (tool.Description?.Length ?? 0) + JsonLength(tool.Parameters);
-        chars += JsonLength(request.ResponseFormat?.Schema);
-        return (int)Math.Min(int.MaxValue, chars / 4 + 1);
-    }
-
-    private static long JsonLength(System.Text.Json.JsonElement? value) =>
-        value is { ValueKind: not System.Text.Json.JsonValueKind.Undefined } v ? v.GetRawText().Length : 0;
 }

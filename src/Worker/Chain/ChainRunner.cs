@@ -566,7 +566,7 @@ public sealed class ChainRunner(
 
         /// <summary>What the pacing budget charges per call: prompt characters / 4 plus the output budget.</summary>
         public int EstimatedTokens { get; } =
-            (int)Math.Min(int.MaxValue, (long)CallCost.PromptTokens(request) + (request.MaxOutputTokens ?? 0));
+            (int)Math.Min(int.MaxValue, (long)PromptEstimate.Tokens(request) + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
 

@@ -89,7 +89,7 @@ public sealed class CapabilityTable(IOptions<CapabilitiesOptions> options)
         {
             // The output the call may write counts against the window too; a request without a cap is judged by its prompt.
             var output = request.MaxOutputTokens is { } max ? Math.Min(max, capability.MaxOutputTokens ?? max) : 0;
-            var prompt = Worker.Chain.CallCost.PromptTokens(request);
+            var prompt = PromptEstimate.Tokens(request);
             if ((long)prompt + output > window)
                 return $"{ContextWindowSkip} (about {prompt} prompt + {output} output tokens, window {window})";
         }
