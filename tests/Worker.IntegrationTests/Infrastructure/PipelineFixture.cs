@@ -54,7 +54,25 @@ public sealed class PipelineFixture : IAsyncLifetime
         Producer = await TestProducer.StartAsync();
     }
 
-    public static Dictionary<string, string?> WorkerSettings(Uri sim) => new()
+    public static Dictionary<string, string?> WorkerSettings(Uri sim)
+    {
+        var settings = BaseSettings(sim);
+        foreach (var (key, value) in AgentChains())
+            settings[key] = value;
+        return settings;
+    }
+
+    /// <summary>One chain per primary wire format, for tool conversations that fall back across formats.</summary>
+    private static IEnumerable<KeyValuePair<string, string?>> AgentChains() =>
+    [
+        .. AgentChain("agent-gemini", ("gemini", "gemini-2.5-flash"), ("openai", "gpt-4o-mini")),
+        .. AgentChain("agent-openai", ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")),
+        .. AgentChain("agent-anthropic", ("anthropic", "claude-sonnet-4-5"), ("gemini", "gemini-2.5-flash")),
+        .. AgentChain("agent-mistral", ("openai", "gpt-4o-mini"), ("mistral", "mistral-small-latest")),
+        .. AgentChain("agent-local", ("ollama", NoToolsModel), ("groq", "llama-3.3-70b-versatile"), ("openrouter", "openai/gpt-4o-mini")),
+    ];
+
+    private static Dictionary<string, string?> BaseSettings(Uri sim) => new()
     {
         ["ConnectionStrings:RabbitMq"] = TestEnvironment.RabbitMq,
         ["ConnectionStrings:Postgres"] = TestEnvironment.Postgres,
@@ -73,6 +91,23 @@ public sealed class PipelineFixture : IAsyncLifetime
         ["Chains:fast:0:MaxDelay"] = "00:00:00.200",
         ["Chains:fast:1:BaseDelay"] = "00:00:00.050",
         ["Chains:fast:1:MaxDelay"] = "00:00:00.200",
+        // Tool conversations (Structured/ToolConversationTests): Anthropic natively, the OpenAI-compatible presets, each
+        // on its simulator target, and one chain per primary wire format.
+        ["Providers:anthropic:Kind"] = "Anthropic",
+        ["Providers:anthropic:BaseUrl"] = new Uri(sim, "anthropic").ToString(),
+        ["Providers:anthropic:ApiKey"] = "sim-anthropic-key",
+        ["Providers:mistral:Preset"] = "mistral",
+        ["Providers:mistral:BaseUrl"] = new Uri(sim, "mistral/v1").ToString(),
+        ["Providers:mistral:ApiKey"] = "sim-mistral-key",
+        ["Providers:groq:Preset"] = "groq",
+        ["Providers:groq:BaseUrl"] = new Uri(sim, "groq/v1").ToString(),
+        ["Providers:groq:ApiKey"] = "sim-groq-key",
+        ["Providers:openrouter:Preset"] = "openrouter",
+        ["Providers:openrouter:BaseUrl"] = new Uri(sim, "openrouter/v1").ToString(),
+        ["Providers:openrouter:ApiKey"] = "sim-openrouter-key",
+        ["Providers:ollama:Preset"] = "ollama",
+        ["Providers:ollama:BaseUrl"] = new Uri(sim, "ollama/v1").ToString(),
+        [$"Capabilities:{NoToolsModel}:Tools"] = "false",
         // These tests share one worker: a breaker opened by one scenario must not skip providers in the next.
         // Breaker behaviour has tests of its own.
         ["ProviderHealth:MinimumThroughput"] = "10000",
@@ -82,6 +117,19 @@ public sealed class PipelineFixture : IAsyncLifetime
         // One tenant limited (TenantLimitTests); every other tenant, and requests without one, stay unlimited.
         [$"TenantLimits:Tenants:{BurstingTenant}:MaxConcurrency"] = "2",
     };
+
+    /// <summary>A local model configured without tool support (Capabilities), first in the <c>agent-local</c> chain.</summary>
+    public const string NoToolsModel = "tiny-local";
+
+    /// <summary>The settings of a chain of <paramref name="steps"/>, with backoffs short enough for a test suite.</summary>
+    private static IEnumerable<KeyValuePair<string, string?>> AgentChain(string name, params (string Provider, string Model)[] steps) =>
+        steps.SelectMany((step, i) => new Dictionary<string, string?>
+        {
+            [$"Chains:{name}:{i}:Provider"] = step.Provider,
+            [$"Chains:{name}:{i}:Model"] = step.Model,
+            [$"Chains:{name}:{i}:BaseDelay"] = "00:00:00.050",
+            [$"Chains:{name}:{i}:MaxDelay"] = "00:00:00.200",
+        });
 
     /// <summary>The only tenant with a concurrency limit in these tests: 2 requests at once.</summary>
     public const string BurstingTenant = "it-bursting-tenant";
