@@ -52,8 +52,8 @@ internal static class OpenAICompatPresets
 
     public static readonly IReadOnlyList<OpenAICompatPreset> All =
     [
-        // Groq accepts max_completion_tokens, tool_choice (auto/none/required/named) and json_schema, the latter
-        // strictly only on some models (https://console.groq.com/docs/structured-outputs): nothing to adapt.
+        // Groq takes OpenAI's tools format (https://console.groq.com/docs/tool-use/overview) and json_schema, strict
+        // only on some models (https://console.groq.com/docs/structured-outputs): no quirk found that needs adapting.
         new("groq", new Uri("https://api.groq.com/openai/v1"), "GROQ_API_KEY", OpenAICompatQuirks.None),
 
         new("mistral", new Uri("https://api.mistral.ai/v1"), "MISTRAL_API_KEY", new OpenAICompatQuirks
