@@ -11,8 +11,9 @@ internal static class ChatRequestTranslation
 {
     /// <summary>
     /// Added when JSON mode is asked for and no message says "JSON": OpenAI refuses such a request with a 400
-    /// ("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'"), and
-    /// its API reference for response_format says the model must be told to produce JSON or it may emit whitespace
+    /// ("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'", as
+    /// reported at https://errornotes.dev/en/errors/ai-tools/fixing-openai-400-why-json-mode-requires-the-word-json-in-your-prompt),
+    /// and its API reference for response_format says the model must be told to produce JSON or it may emit whitespace
     /// until the token limit (https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format).
     /// Mistral's reference says the same (https://docs.rs/mistral-openapi-client/latest/mistral_openapi_client/models/response_format/index.html).
     /// </summary>
