@@ -44,6 +44,12 @@ public sealed class ProviderOptions
     /// <summary>The environment variable holding the key when <see cref="ApiKey"/> is empty. Defaults by kind: GEMINI_API_KEY, OPENAI_API_KEY.</summary>
     public string? ApiKeyVariable { get; set; }
 
+    /// <summary>
+    /// An OpenAI-compatible API by name (groq, mistral, openrouter, ollama, vllm): implies Kind OpenAI, gives BaseUrl and
+    /// ApiKeyVariable defaults (ollama and vllm need no key) and selects the server's quirks. Explicit settings win.
+    /// </summary>
+    public string? Preset { get; set; }
+
     /// <summary>The environment variable consulted for the key when none is configured.</summary>
     public string EffectiveApiKeyVariable =>
         string.IsNullOrWhiteSpace(ApiKeyVariable)

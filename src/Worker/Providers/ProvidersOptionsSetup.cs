@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Worker.Providers.OpenAI;
 
 namespace Worker.Providers;
 
@@ -18,7 +19,8 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
 
     private static readonly string[] KnownSettings =
         [nameof(ProviderOptions.Kind), nameof(ProviderOptions.BaseUrl), nameof(ProviderOptions.Timeout),
-         nameof(ProviderOptions.ApiKey), nameof(ProviderOptions.ApiKeyVariable), nameof(ProviderOptions.MaxResponseBytes)];
+         nameof(ProviderOptions.ApiKey), nameof(ProviderOptions.ApiKeyVariable), nameof(ProviderOptions.MaxResponseBytes),
+         nameof(ProviderOptions.Preset)];
 
     public void Configure(ProvidersOptions options)
     {
@@ -40,11 +42,29 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
             ApiKeyVariable = NullIfBlank(entry[nameof(ProviderOptions.ApiKeyVariable)]),
         };
 
+        // A preset only fills in what is not configured: explicit settings win.
+        var presetName = NullIfBlank(entry[nameof(ProviderOptions.Preset)]);
+        var preset = OpenAICompatPresets.Find(presetName);
+        if (presetName is not null && preset is null)
+        {
+            problems.Add($"{Key("Preset")} '{presetName}' is not one of {OpenAICompatPresets.Names} (env {Env("Preset")})");
+        }
+
+        options.Preset = preset?.Name;
+        options.ApiKeyVariable ??= preset?.ApiKeyVariable;
+
         var kinds = string.Join(", ", Enum.GetNames<ProviderKind>());
         var kind = NullIfBlank(entry[nameof(ProviderOptions.Kind)]);
         if (kind is null)
         {
-            problems.Add($"{Key("Kind")} is required: one of {kinds} (env {Env("Kind")})");
+            if (preset is not null)
+            {
+                options.Kind = ProviderKind.OpenAI;
+            }
+            else if (presetName is null)
+            {
+                problems.Add($"{Key("Kind")} is required: one of {kinds}, or a Preset (env {Env("Kind")})");
+            }
         }
         else if (Enum.GetNames<ProviderKind>().FirstOrDefault(k => k.Equals(kind, StringComparison.OrdinalIgnoreCase)) is { } known)
         {
@@ -55,7 +75,12 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
             problems.Add($"{Key("Kind")} '{kind}' is not one of {kinds} (env {Env("Kind")})");
         }
 
-        var baseUrl = NullIfBlank(entry[nameof(ProviderOptions.BaseUrl)]);
+        if (preset is not null && options.Kind is { } explicitKind && explicitKind != ProviderKind.OpenAI)
+        {
+            problems.Add($"{Key("Preset")} '{preset.Name}' is an OpenAI-compatible API, but {Key("Kind")} is {explicitKind} (env {Env("Preset")})");
+        }
+
+        var baseUrl = NullIfBlank(entry[nameof(ProviderOptions.BaseUrl)]) ?? preset?.BaseUrl.AbsoluteUri;
         if (Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
             if (uri.Query.Length > 0 || uri.UserInfo.Length > 0)
@@ -103,6 +128,12 @@ internal sealed class ProvidersOptionsSetup(IConfiguration configuration) : ICon
             {
                 problems.Add($"{Key("MaxResponseBytes")} must be a whole number of bytes from {ResponseBytesFloor} to {ResponseBytesCeiling}, got '{maxText}' (env {Env("MaxResponseBytes")})");
             }
+        }
+
+        if (preset is { NeedsKey: false } && options.ApiKeyVariable is null)
+        {
+            // A local server needs no key, and must not be handed OPENAI_API_KEY, the kind's default variable.
+            options.ApiKey ??= OpenAICompatPresets.PlaceholderKey;
         }
 
         // Environment variables are part of IConfiguration, so the variable is read from there (and tests can set it).

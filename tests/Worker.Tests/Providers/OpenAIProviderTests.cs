@@ -170,9 +170,12 @@ public class OpenAIProviderTests
     {
         var handler = new StubHandler(() => JsonResponse(200, Answer));
 
-        var result = await Provider(handler).CompleteAsync(Request with { Messages = [new ChatMessage("tool", "{}")] }, CancellationToken.None);
+        // "tool" is a known role since tool calls; "function" is OpenAI's retired one, not the contract's.
+        var result = await Provider(handler).CompleteAsync(Request with { Messages = [new ChatMessage("function", "{}")] }, CancellationToken.None);
 
-        Assert.Equal(ErrorClass.InvalidRequest, Assert.IsType<ProviderFailure>(result).Class);
+        var failure = Assert.IsType<ProviderFailure>(result);
+        Assert.Equal(ErrorClass.InvalidRequest, failure.Class);
+        Assert.Contains("'function'", failure.Detail);
         Assert.Equal(0, handler.Calls);
     }
 

@@ -12,9 +12,10 @@ using OpenAIClientOptions = global::OpenAI.OpenAIClientOptions;
 namespace Worker.Providers.OpenAI;
 
 /// <summary>
-/// OpenAI Chat Completions, and compatible APIs (Groq, Ollama, OpenRouter, vLLM), through the official SDK's
+/// OpenAI Chat Completions, and compatible APIs (Groq, Mistral, Ollama, OpenRouter, vLLM), through the official SDK's
 /// pipeline: it brings auth, endpoint handling and NetworkTimeout, while its retries are switched off because the
-/// chain owns every retry. The body is read by us, not by the SDK's typed models (see OpenAIWire.cs).
+/// chain owns every retry. The body is read by us, not by the SDK's typed models (see OpenAIWire.cs). Where a
+/// compatible server departs from OpenAI, the configured preset's <see cref="OpenAICompatQuirks"/> say how.
 /// </summary>
 internal sealed class OpenAIProvider : ICompletionProvider
 {
@@ -26,6 +27,7 @@ internal sealed class OpenAIProvider : ICompletionProvider
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly OpenAICompatQuirks _quirks;
 
     public OpenAIProvider(string name, ProviderOptions options, HttpClient http, TimeProvider time, ILogger logger)
     {
@@ -37,6 +39,7 @@ internal sealed class OpenAIProvider : ICompletionProvider
         _timeout = options.Timeout;
         _time = time;
         _logger = logger;
+        _quirks = OpenAICompatPresets.QuirksOf(options.Preset);
         _client = new OpenAIClient(new ApiKeyCredential(options.ApiKey), new OpenAIClientOptions
         {
             Endpoint = options.BaseUrl,
@@ -50,15 +53,24 @@ internal sealed class OpenAIProvider : ICompletionProvider
 
     public string Name { get; }
 
+    public string? CannotServe(ProviderRequest request) => ChatRequestTranslation.CannotServe(request, _quirks, Name);
+
     public async Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         // The SDK sends even when handed an already-cancelled token.
         cancellationToken.ThrowIfCancellationRequested();
 
-        if (BuildBody(request) is not { } body)
+        if (request.Messages.FirstOrDefault(m => !ChatRequestTranslation.IsKnownRole(m.Role)) is { } unknown)
         {
-            return UnknownRole(request);
+            return new ProviderFailure(ErrorClass.InvalidRequest, $"message role '{unknown.Role}' is not one of system, user, assistant, tool");
         }
+
+        if (CannotServe(request) is { } reason)
+        {
+            return new ProviderFailure(ErrorClass.InvalidRequest, reason);
+        }
+
+        var body = BuildBody(request);
 
         try
         {
@@ -123,19 +135,8 @@ internal sealed class OpenAIProvider : ICompletionProvider
     private ChatClient Chat(string model) =>
         _chats.GetOrAdd(model, static (m, client) => client.GetChatClient(m), _client);
 
-    private ChatRequest? BuildBody(ProviderRequest request)
+    private ChatRequest BuildBody(ProviderRequest request)
     {
-        var messages = new List<ChatRequestMessage>(request.Messages.Count);
-        foreach (var message in request.Messages)
-        {
-            if (!IsKnownRole(message.Role))
-            {
-                return null;
-            }
-
-            messages.Add(new ChatRequestMessage { Role = message.Role.ToLowerInvariant(), Content = message.Content ?? "" });
-        }
-
         var temperature = request.Temperature;
         if (temperature is { } t && IsReasoningModel(request.Model))
         {
@@ -146,20 +147,15 @@ internal sealed class OpenAIProvider : ICompletionProvider
         return new ChatRequest
         {
             Model = request.Model,
-            Messages = messages,
-            MaxCompletionTokens = request.MaxOutputTokens,
+            Messages = ChatRequestTranslation.Messages(request, _quirks),
+            MaxCompletionTokens = _quirks.UsesMaxTokens ? null : request.MaxOutputTokens,
             Temperature = temperature,
+            MaxTokens = _quirks.UsesMaxTokens ? request.MaxOutputTokens : null,
+            Tools = ChatRequestTranslation.Tools(request, _quirks),
+            ToolChoice = ChatRequestTranslation.ToolChoice(request, _quirks),
+            ResponseFormat = ChatRequestTranslation.ResponseFormat(request),
         };
     }
-
-    private static bool IsKnownRole(string role) =>
-        string.Equals(role, ChatRoles.System, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(role, ChatRoles.User, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(role, ChatRoles.Assistant, StringComparison.OrdinalIgnoreCase);
-
-    private static ProviderFailure UnknownRole(ProviderRequest request) =>
-        new(ErrorClass.InvalidRequest,
-            $"message role '{request.Messages.First(m => !IsKnownRole(m.Role)).Role}' is not one of system, user, assistant");
 
     private ProviderResult ReadAnswer(PipelineResponse response, string requestedModel)
     {
@@ -184,8 +180,14 @@ internal sealed class OpenAIProvider : ICompletionProvider
             return new ProviderFailure(ErrorClass.ContentBlocked, "answer blocked (finish_reason content_filter)", response.Status);
         }
 
+        var toolCalls = ChatAnswerReading.ToolCalls(choice.Message?.ToolCalls, out var toolCallProblem);
+        if (toolCallProblem is not null)
+        {
+            return BadOutput(response.Status, toolCallProblem);
+        }
+
         var text = TextOf(choice.Message?.Content);
-        if (string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrWhiteSpace(text) && toolCalls is null)
         {
             if (choice.Message?.Refusal is { Length: > 0 } refusal)
             {
@@ -198,11 +200,15 @@ internal sealed class OpenAIProvider : ICompletionProvider
         }
 
         return new ProviderSuccess(
-            text,
+            string.IsNullOrWhiteSpace(text) ? "" : text,
             answer.Model ?? requestedModel,
             answer.Usage?.PromptTokens,
             answer.Usage?.CompletionTokens,
-            finishReason);
+            finishReason)
+        {
+            ToolCalls = toolCalls,
+            Finish = ChatAnswerReading.Finish(finishReason, toolCalls is not null),
+        };
     }
 
     private static string? TextOf(JsonElement? content)
