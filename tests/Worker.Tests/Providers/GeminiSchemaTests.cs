@@ -146,6 +146,8 @@ public class GeminiSchemaTests
     [InlineData("""{"type":"object","properties":{"a":true}}""", "a boolean schema")]
     [InlineData("""{"type":"null"}""", "the type 'null' alone")]
     [InlineData("""{"$ref":"https://example.com/lead.json"}""", "a '$ref' to another document")]
+    [InlineData("""{"$ref":"#/$defs/Missing"}""", "a '$ref' (#/$defs/Missing) that points nowhere")]
+    [InlineData("""{"$ref":"#/$defs/S","maxLength":3,"$defs":{"S":{"type":"string","maxLength":5}}}""", "'maxLength' both beside a '$ref' or 'anyOf' and in its target")]
     public void Keywords_gemini_cannot_express_refuse_with_a_reason(string schema, string reason)
     {
         Assert.Contains(reason, Refusal(schema));

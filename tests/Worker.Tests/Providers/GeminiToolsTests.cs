@@ -156,6 +156,26 @@ public class GeminiToolsTests
     }
 
     [Fact]
+    public async Task Tool_call_arguments_that_are_not_an_object_are_an_invalid_request()
+    {
+        var failure = await Refused(Request(
+            new ChatMessage("user", "Hi"),
+            new ChatMessage("assistant", null, [new ToolCall("call_a", "lookup_lead", Json("\"ana@example.com\""))])) with { Tools = Tools });
+
+        Assert.Contains("'call_a'", failure.Detail);
+    }
+
+    [Fact]
+    public async Task A_text_only_request_sends_no_tools_toolConfig_or_response_format()
+    {
+        var body = await Sent(Request() with { ToolChoice = ToolChoice.Required });
+
+        Assert.Null(body["tools"]);
+        Assert.Null(body["toolConfig"]);
+        Assert.Null(body["generationConfig"]);
+    }
+
+    [Fact]
     public async Task Json_format_asks_for_application_json_and_json_schema_adds_the_converted_schema()
     {
         var json = await Sent(Request() with { ResponseFormat = new ResponseFormat(ResponseFormatTypes.Json) });
