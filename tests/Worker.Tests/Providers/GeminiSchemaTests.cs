@@ -140,6 +140,8 @@ public class GeminiSchemaTests
     [InlineData("""{"type":"array","items":{"type":"string"},"uniqueItems":true}""", "'uniqueItems'")]
     [InlineData("""{"type":"array","items":[{"type":"string"}]}""", "'items' as a list (a tuple)")]
     [InlineData("""{"type":"integer","enum":[1,2]}""", "'enum' with a value that is not a string")]
+    [InlineData("""{"enum":[null]}""", "'enum' without a string value")]
+    [InlineData("""{"anyOf":[{"type":"null"}]}""", "'anyOf' of null alone")]
     [InlineData("""{"type":"object","properties":{"a":{"type":"object"}}}""", "an object without 'properties' (a free-form object) at #/properties/a")]
     [InlineData("""{"type":"object"}""", "an object without 'properties'")]
     [InlineData("""{"type":"object","properties":{"a":{}}}""", "a schema without a 'type' (any value) at #/properties/a")]

@@ -175,7 +175,7 @@ internal static class GeminiSchema
                 throw Lacks($"'{(schema.TryGetProperty("const", out _) ? "const" : "enum")}' with a value that is not a string", at);
             var strings = values.Where(v => v.ValueKind == JsonValueKind.String).Select(v => (JsonNode?)v.GetString()).ToArray();
             if (strings.Length == 0)
-                throw Lacks("'enum' of null alone", at);
+                throw Lacks("'enum' without a string value", at);
 
             result["enum"] = new JsonArray(strings);
             if (strings.Length < values.Count)
