@@ -166,9 +166,11 @@ public class GeminiProviderTests
         var handler = new StubHandler(() => JsonResponse(200, Answer));
 
         var result = await Provider(handler).CompleteAsync(
-            Request with { Messages = [new ChatMessage("tool", "{}")] }, CancellationToken.None);
+            Request with { Messages = [new ChatMessage("function", "{}")] }, CancellationToken.None);
 
-        Assert.Equal(ErrorClass.InvalidRequest, Assert.IsType<ProviderFailure>(result).Class);
+        var failure = Assert.IsType<ProviderFailure>(result);
+        Assert.Equal(ErrorClass.InvalidRequest, failure.Class);
+        Assert.Contains("'function'", failure.Detail);
         Assert.Equal(0, handler.Calls);
     }
 

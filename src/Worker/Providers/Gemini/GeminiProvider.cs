@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Worker.Contracts;
@@ -13,13 +14,26 @@ internal sealed class GeminiProvider : ICompletionProvider
 {
     private const string ApiKeyHeader = "x-goog-api-key";
 
-    // Finish reasons meaning "the provider refused the content", as opposed to "ran out of room" or "done".
+    // Finish reasons meaning "the provider refused the content", as opposed to "ran out of room" or "done": another
+    // provider may answer. LANGUAGE (a language the model does not support) belongs here too: retrying cannot help.
     private static readonly HashSet<string> BlockedFinishReasons = new(StringComparer.OrdinalIgnoreCase)
     {
-        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION", "LANGUAGE",
+    };
+
+    // Finish reasons meaning "the model's output is unusable", worth one more try: a tool call that does not parse, a
+    // call when toolConfig forbade one, more calls than allowed, or a malformed answer. MISSING_THOUGHT_SIGNATURE cannot
+    // happen while every replayed call carries one (GeminiRequestBuilder.ForeignThoughtSignature); were it to, it is this
+    // provider's problem, not the request's, so it falls back like bad output rather than failing the request.
+    private static readonly HashSet<string> BadOutputFinishReasons = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MALFORMED_RESPONSE", "MISSING_THOUGHT_SIGNATURE",
     };
 
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
+
+    private static readonly JsonElement EmptyArguments = JsonDocument.Parse("{}").RootElement.Clone();
 
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
@@ -43,14 +57,18 @@ internal sealed class GeminiProvider : ICompletionProvider
 
     public string Name { get; }
 
+    /// <inheritdoc />
+    public string? CannotServe(ProviderRequest request) => GeminiRequestBuilder.CannotServe(request);
+
     public async Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         // A cancelled caller must not cost a call, nor a timer.
         cancellationToken.ThrowIfCancellationRequested();
 
-        if (BuildBody(request) is not { } body)
+        var build = GeminiRequestBuilder.Build(request);
+        if (build.Body is not { } body)
         {
-            return UnknownRole(request);
+            return new ProviderFailure(ErrorClass.InvalidRequest, build.Error!);
         }
 
         using var timeout = new CancellationTokenSource(_timeout, _time);
@@ -113,47 +131,6 @@ internal sealed class GeminiProvider : ICompletionProvider
         return new Uri(_modelsUrl + Uri.EscapeDataString(id) + ":generateContent");
     }
 
-    private static GenerateContentRequest? BuildBody(ProviderRequest request)
-    {
-        var contents = new List<Content>(request.Messages.Count);
-        List<Part>? system = null;
-        foreach (var message in request.Messages)
-        {
-            var part = new Part { Text = message.Content };
-            if (Is(message, ChatRoles.System))
-            {
-                (system ??= []).Add(part);
-            }
-            else if (Is(message, ChatRoles.User) || Is(message, ChatRoles.Assistant))
-            {
-                contents.Add(new Content { Role = Is(message, ChatRoles.User) ? "user" : "model", Parts = [part] });
-            }
-            else
-            {
-                return null;
-            }
-        }
-
-        return new GenerateContentRequest
-        {
-            Contents = contents,
-            SystemInstruction = system is null ? null : new Content { Parts = system },
-            GenerationConfig = request.MaxOutputTokens is null && request.Temperature is null
-                ? null
-                : new GenerationConfig { MaxOutputTokens = request.MaxOutputTokens, Temperature = request.Temperature },
-        };
-    }
-
-    private static bool Is(ChatMessage message, string role) =>
-        string.Equals(message.Role, role, StringComparison.OrdinalIgnoreCase);
-
-    private static ProviderFailure UnknownRole(ProviderRequest request)
-    {
-        var bad = request.Messages.First(m => !Is(m, ChatRoles.System) && !Is(m, ChatRoles.User) && !Is(m, ChatRoles.Assistant));
-        return new ProviderFailure(ErrorClass.InvalidRequest,
-            $"message role '{bad.Role}' is not one of system, user, assistant");
-    }
-
     private ProviderResult ReadAnswer(byte[] body, int status, string requestedModel)
     {
         GenerateContentResponse? response;
@@ -188,17 +165,38 @@ internal sealed class GeminiProvider : ICompletionProvider
             return new ProviderFailure(ErrorClass.ContentBlocked, $"answer blocked (finishReason {finishReason})", status);
         }
 
+        if (finishReason is not null && BadOutputFinishReasons.Contains(finishReason))
+        {
+            var why = candidate.FinishMessage is { Length: > 0 } m ? $": {m}" : "";
+            return BadOutput(status, $"unusable answer (finishReason {finishReason}){why}");
+        }
+
         var text = new StringBuilder();
+        List<ToolCall>? toolCalls = null;
         foreach (var part in candidate.Content?.Parts ?? [])
         {
             // Thinking models return their reasoning summary as parts marked thought: true; it is not the answer.
-            if (part.Thought != true)
+            if (part.Thought == true)
+            {
+                continue;
+            }
+
+            if (part.FunctionCall is { } call)
+            {
+                if (string.IsNullOrEmpty(call.Name))
+                {
+                    return BadOutput(status, "functionCall without a name");
+                }
+
+                (toolCalls ??= []).Add(ToToolCall(call));
+            }
+            else
             {
                 text.Append(part.Text);
             }
         }
 
-        if (string.IsNullOrWhiteSpace(text.ToString()))
+        if (toolCalls is null && string.IsNullOrWhiteSpace(text.ToString()))
         {
             return BadOutput(status, string.Equals(finishReason, "MAX_TOKENS", StringComparison.OrdinalIgnoreCase)
                 ? "truncated before any text (finishReason MAX_TOKENS)"
@@ -211,8 +209,29 @@ internal sealed class GeminiProvider : ICompletionProvider
             response.ModelVersion ?? requestedModel,
             response.UsageMetadata?.PromptTokenCount,
             response.UsageMetadata?.CandidatesTokenCount,
-            finishReason);
+            finishReason)
+        {
+            ToolCalls = toolCalls,
+            Finish = Normalised(finishReason, toolCalls is not null),
+        };
     }
+
+    /// <summary>
+    /// Gemini's call id when it sends one (newer models do), else one made up, since a tool message must name the call it
+    /// answers; arguments default to an empty object for a call without any.
+    /// </summary>
+    private static ToolCall ToToolCall(FunctionCall call) => new(
+        call.Id is { Length: > 0 } id ? id : "call_" + RandomNumberGenerator.GetHexString(24, lowercase: true),
+        call.Name!,
+        call.Args is { ValueKind: JsonValueKind.Object } args ? args.Clone() : EmptyArguments);
+
+    /// <summary>Gemini's finish reason as one of <see cref="FinishReasons"/>; null for reasons with no equivalent (OTHER).</summary>
+    private static string? Normalised(string? finishReason, bool calledTools) => finishReason?.ToUpperInvariant() switch
+    {
+        "STOP" => calledTools ? FinishReasons.ToolCalls : FinishReasons.Stop,
+        "MAX_TOKENS" => FinishReasons.Length,
+        _ => null,
+    };
 
     private ProviderFailure ReadError(HttpResponseMessage response, byte[] body)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Worker.Providers.Gemini;
@@ -12,6 +14,40 @@ internal sealed class GenerateContentRequest
     public Content? SystemInstruction { get; init; }
 
     public GenerationConfig? GenerationConfig { get; init; }
+
+    public List<Tool>? Tools { get; init; }
+
+    public ToolConfig? ToolConfig { get; init; }
+}
+
+/// <summary>One entry of <c>tools</c>; this worker only declares functions.</summary>
+internal sealed class Tool
+{
+    public required List<FunctionDeclaration> FunctionDeclarations { get; init; }
+}
+
+internal sealed class FunctionDeclaration
+{
+    public required string Name { get; init; }
+
+    public string? Description { get; init; }
+
+    /// <summary>A Gemini schema (see <see cref="GeminiSchema"/>); absent for a function without arguments.</summary>
+    public JsonObject? Parameters { get; init; }
+}
+
+internal sealed class ToolConfig
+{
+    public required FunctionCallingConfig FunctionCallingConfig { get; init; }
+}
+
+internal sealed class FunctionCallingConfig
+{
+    /// <summary>AUTO, ANY (must call) or NONE.</summary>
+    public required string Mode { get; init; }
+
+    /// <summary>With ANY: the functions it may call.</summary>
+    public List<string>? AllowedFunctionNames { get; init; }
 }
 
 internal sealed class Content
@@ -27,6 +63,37 @@ internal sealed class Part
 
     /// <summary>True on thinking-model reasoning summaries, which are not the answer.</summary>
     public bool? Thought { get; init; }
+
+    public FunctionCall? FunctionCall { get; init; }
+
+    public FunctionResponse? FunctionResponse { get; init; }
+
+    /// <summary>
+    /// Opaque (base64) reasoning state thinking models attach to a part, mostly the first functionCall of a step; Gemini 3
+    /// rejects a replayed function call turn without it.
+    /// </summary>
+    public string? ThoughtSignature { get; init; }
+}
+
+internal sealed class FunctionCall
+{
+    /// <summary>Sent by newer models; the v1beta API takes it back (Vertex and v1 do not).</summary>
+    public string? Id { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary>A JSON object; absent for a call without arguments.</summary>
+    public JsonElement? Args { get; init; }
+}
+
+internal sealed class FunctionResponse
+{
+    public string? Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Must be a JSON object (a protobuf Struct).</summary>
+    public required JsonObject Response { get; init; }
 }
 
 internal sealed class GenerationConfig
@@ -34,6 +101,12 @@ internal sealed class GenerationConfig
     public int? MaxOutputTokens { get; init; }
 
     public double? Temperature { get; init; }
+
+    /// <summary><c>application/json</c> for JSON answers; absent for text.</summary>
+    public string? ResponseMimeType { get; init; }
+
+    /// <summary>A Gemini schema the JSON answer must follow (with <see cref="ResponseMimeType"/> JSON only).</summary>
+    public JsonObject? ResponseSchema { get; init; }
 }
 
 internal sealed class GenerateContentResponse
