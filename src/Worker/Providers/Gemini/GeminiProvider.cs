@@ -58,14 +58,15 @@ internal sealed class GeminiProvider : ICompletionProvider
     public string Name { get; }
 
     /// <inheritdoc />
-    public string? CannotServe(ProviderRequest request) => GeminiRequestBuilder.CannotServe(request);
+    public string? CannotServe(ProviderRequest request) => GeminiRequestBuilder.CannotServe(GeminiRequestBuilder.Adapt(request).Request);
 
     public async Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         // A cancelled caller must not cost a call, nor a timer.
         cancellationToken.ThrowIfCancellationRequested();
 
-        var build = GeminiRequestBuilder.Build(request);
+        var (adapted, answerTool) = GeminiRequestBuilder.Adapt(request);
+        var build = GeminiRequestBuilder.Build(adapted);
         if (build.Body is not { } body)
         {
             return new ProviderFailure(ErrorClass.InvalidRequest, build.Error!);
@@ -85,9 +86,10 @@ internal sealed class GeminiProvider : ICompletionProvider
             using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
             var bytes = await response.Content.ReadAsByteArrayAsync(linked.Token);
 
-            return response.IsSuccessStatusCode
-                ? ReadAnswer(bytes, (int)response.StatusCode, request.Model)
-                : ReadError(response, bytes);
+            if (!response.IsSuccessStatusCode)
+                return ReadError(response, bytes);
+            var answer = ReadAnswer(bytes, (int)response.StatusCode, request.Model);
+            return answerTool is not null && answer is ProviderSuccess success ? AnswerTool.Unwrap(success, answerTool) : answer;
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested)
         {

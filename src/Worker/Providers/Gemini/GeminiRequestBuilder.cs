@@ -21,6 +21,37 @@ internal static class GeminiRequestBuilder
 
     private static readonly JsonElement NoArguments = JsonDocument.Parse("{}").RootElement.Clone();
 
+    /// <summary>The instruction that stands in for the JSON mode Gemini refuses beside tools.</summary>
+    internal const string JsonInstruction = "When you answer rather than call a function, answer with JSON only.";
+
+    /// <summary>
+    /// The request as Gemini can take it. Gemini 2.x answers 400 "Function calling with a response mime type:
+    /// 'application/json' is unsupported" (https://github.com/googleapis/python-genai/issues/867), so a request with tools
+    /// and a JSON format is reshaped: with a schema and the model free to choose, the answer becomes one more function
+    /// (<see cref="AnswerTool"/>, named in the result) that the model must call if it calls no other; with tools forced, or
+    /// JSON without a schema, the JSON mode gives way to an instruction; with tools switched off, the tools go. The chain
+    /// checks the answer against the request's own format either way.
+    /// </summary>
+    internal static (ProviderRequest Request, string? AnswerTool) Adapt(ProviderRequest request)
+    {
+        if (request.Tools is not { Count: > 0 } || request.ResponseFormat?.Type is not (ResponseFormatTypes.Json or ResponseFormatTypes.JsonSchema))
+            return (request, null);
+        if (request.ToolChoice?.Mode == ToolChoiceModes.None)
+            return (request with { Tools = null, ToolChoice = null }, null);
+        if (AnswerTool.BesideTools(request))
+        {
+            var name = AnswerTool.NameIn(request);
+            return (request with
+            {
+                Tools = [.. request.Tools, AnswerTool.For(request.ResponseFormat!, name)],
+                ToolChoice = ToolChoice.Required,
+                ResponseFormat = null,
+            }, name);
+        }
+
+        return (request with { ResponseFormat = null, Messages = [new ChatMessage(ChatRoles.System, JsonInstruction), .. request.Messages] }, null);
+    }
+
     /// <summary>Why Gemini's schema dialect cannot express a tool's parameters or the response schema; null when it can.</summary>
     public static string? CannotServe(ProviderRequest request)
     {
