@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
+using Worker.Providers.Anthropic;
 using Worker.Providers.Gemini;
 using Worker.Providers.OpenAI;
 
@@ -51,6 +52,7 @@ public static class ProvidersServiceCollectionExtensions
             {
                 ProviderKind.Gemini => new GeminiProvider(name, provider, http, time),
                 ProviderKind.OpenAI => new OpenAIProvider(name, provider, http, time, loggers.CreateLogger(typeof(OpenAIProvider).FullName!)),
+                ProviderKind.Anthropic => new AnthropicProvider(name, provider, http, time, loggers.CreateLogger(typeof(AnthropicProvider).FullName!)),
                 _ => throw new InvalidOperationException($"{ProvidersOptions.Section}:{name}:Kind '{provider.Kind}' is not supported."),
             });
             Log.ProviderCreated(logger, name, provider.Kind!.Value, provider.BaseUrl!.Authority, provider.Timeout);
@@ -92,7 +94,7 @@ internal sealed class ProviderHttpClientSetup(IOptions<ProvidersOptions> provide
         });
         // Clients are created once and kept, so handler rotation would only leak handlers; see PooledConnectionLifetime.
         options.HandlerLifetime = Timeout.InfiniteTimeSpan;
-        // The x-goog-api-key and Authorization headers must never reach a log, even at Trace.
+        // The x-goog-api-key, x-api-key and Authorization headers must never reach a log, even at Trace.
         options.ShouldRedactHeaderValue = _ => true;
     }
 
