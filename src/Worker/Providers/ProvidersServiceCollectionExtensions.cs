@@ -94,7 +94,7 @@ internal sealed class ProviderHttpClientSetup(IOptions<ProvidersOptions> provide
         });
         // Clients are created once and kept, so handler rotation would only leak handlers; see PooledConnectionLifetime.
         options.HandlerLifetime = Timeout.InfiniteTimeSpan;
-        // The x-goog-api-key, x-api-key and Authorization headers must never reach a log, even at Trace.
+        // The x-goog-api-key and Authorization headers must never reach a log, even at Trace.
         options.ShouldRedactHeaderValue = _ => true;
     }
 

@@ -7,7 +7,7 @@ using Anthropic.Models.Messages;
 namespace Worker.Providers.Anthropic;
 
 /// <summary>
-/// Anthropic's Messages API through the official SDK's client: it brings the endpoint, the x-api-key and
+/// Anthropic's Messages API through the official SDK's client: it brings the endpoint, the auth and
 /// anthropic-version headers and its request pipeline, over the provider's named HttpClient (so MaxResponseBytes and the
 /// connection pool apply). Its retries are off because the chain owns every retry. The body is built and read by us
 /// (MessageCreateParams.FromRawUnchecked and the raw response), not through the SDK's typed models; see AnthropicWire.cs.
@@ -36,15 +36,15 @@ internal sealed class AnthropicProvider : ICompletionProvider
         {
             HttpClient = http,
             Handlers = [new ResponseHeaderCapture()],
-            // Both set explicitly, so the SDK consults neither ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN nor a credentials
-            // profile: this provider's configuration is the only source of its endpoint and key.
             BaseUrl = options.BaseUrl.GetLeftPart(UriPartial.Path),
+            // A key given explicitly keeps the SDK from reading any credential of its own (ANTHROPIC_API_KEY,
+            // ANTHROPIC_AUTH_TOKEN, profiles): the provider's configuration is the only source. SDK 13.14 sends it as
+            // Authorization: Bearer.
             ApiKey = options.ApiKey,
-            AuthToken = null,
-            // The SDK retries 408, 409, 429 and 5xx twice by default; that would multiply the chain's own attempts.
+            // The SDK retries connection errors, its own timeouts, 408, 409, 429 and 5xx twice by default; that would
+            // multiply the chain's own attempts.
             MaxRetries = 0,
-            // Replaces the SDK's default, derived from max_tokens (10 minutes at most). It covers the call up to the
-            // response headers; our own timer below covers the whole call, body included.
+            // Replaces the SDK's 10-minute default for the whole call, body included.
             Timeout = options.Timeout,
         });
     }
@@ -67,7 +67,8 @@ internal sealed class AnthropicProvider : ICompletionProvider
         var parameters = MessageCreateParams.FromRawUnchecked(NoParameters, NoParameters, RawBody(call.Body));
         var headers = ResponseHeaderCapture.Begin();
 
-        // On the injected clock, unlike the SDK's Timeout, and over the whole call including the body.
+        // The same bound as the SDK's Timeout, but on the injected clock (the SDK's timer runs on the real one), so the
+        // worker's clock decides, as for the other providers.
         using var timeout = new CancellationTokenSource(_timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
