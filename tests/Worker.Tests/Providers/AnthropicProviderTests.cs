@@ -546,6 +546,35 @@ public class AnthropicProviderTests
     }
 
     [Fact]
+    public async Task Concurrent_calls_each_read_their_own_response_headers()
+    {
+        // One SDK client serves every call; the headers must still reach the call they answered. No call is answered
+        // before all are in flight, so they truly overlap.
+        const int Calls = 20;
+        var arrived = 0;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new StubHandler(async (request, cancellationToken) =>
+        {
+            var model = JsonElement.Parse(await request.Content!.ReadAsStringAsync(cancellationToken)).GetProperty("model").GetString()!;
+            if (Interlocked.Increment(ref arrived) == Calls)
+                allArrived.SetResult();
+            await allArrived.Task;
+            return JsonResponse(429, Error("rate_limit_error", "Slow down."), ("retry-after", model), ("anthropic-ratelimit-requests-remaining", model));
+        });
+        var provider = Provider(handler);
+
+        var results = await Task.WhenAll(Enumerable.Range(1, Calls).Select(async i =>
+            (i, Assert.IsType<ProviderFailure>(await provider.CompleteAsync(Request with { Model = $"{i}" }, CancellationToken.None)))));
+
+        Assert.All(results, r =>
+        {
+            Assert.Equal(TimeSpan.FromSeconds(r.i), r.Item2.RetryAfter);
+            Assert.Equal(r.i, r.Item2.Quota!.Requests!.Value.Remaining);
+        });
+        Assert.Equal(Calls, handler.Calls);
+    }
+
+    [Fact]
     public async Task A_server_error_without_Retry_After_has_none_and_a_non_json_body_is_quoted()
     {
         var failure = await Failure(new StubHandler(() => JsonResponse(502, "<html>bad gateway</html>")));
@@ -553,6 +582,36 @@ public class AnthropicProviderTests
         Assert.Equal(ErrorClass.Server, failure.Class);
         Assert.Null(failure.RetryAfter);
         Assert.Equal("HTTP 502: <html>bad gateway</html>", failure.Detail);
+    }
+
+    [Fact]
+    public async Task A_body_over_MaxResponseBytes_is_bad_output_through_the_sdk()
+    {
+        var stub = new StubHandler(() => JsonResponse(200, Answer + new string(' ', 4096)));
+        var http = new HttpClient(new ResponseBodyLimit("anthropic", 4096) { InnerHandler = stub }) { Timeout = Timeout.InfiniteTimeSpan };
+        var provider = new AnthropicProvider("anthropic",
+            new ProviderOptions { Kind = ProviderKind.Anthropic, BaseUrl = new Uri("https://anthropic.test"), ApiKey = Key }, http, TimeProvider.System, NullLogger.Instance);
+
+        var failure = Assert.IsType<ProviderFailure>(await provider.CompleteAsync(Request, CancellationToken.None));
+
+        Assert.Equal((ErrorClass.BadOutput, 200), (failure.Class, failure.HttpStatus));
+        Assert.Contains("Providers:anthropic:MaxResponseBytes", failure.Detail);
+        Assert.Equal(1, stub.Calls);
+    }
+
+    [Fact]
+    public async Task An_error_body_over_MaxResponseBytes_keeps_the_class_of_its_status()
+    {
+        var stub = new StubHandler(() => JsonResponse(529, new string('x', 10_000)));
+        var http = new HttpClient(new ResponseBodyLimit("anthropic", 4096) { InnerHandler = stub }) { Timeout = Timeout.InfiniteTimeSpan };
+        var provider = new AnthropicProvider("anthropic",
+            new ProviderOptions { Kind = ProviderKind.Anthropic, BaseUrl = new Uri("https://anthropic.test"), ApiKey = Key }, http, TimeProvider.System, NullLogger.Instance);
+
+        var failure = Assert.IsType<ProviderFailure>(await provider.CompleteAsync(Request, CancellationToken.None));
+
+        Assert.Equal((ErrorClass.Server, 529), (failure.Class, failure.HttpStatus));
+        Assert.Contains("MaxResponseBytes", failure.Detail);
+        Assert.Equal(1, stub.Calls);
     }
 
     [Fact]
