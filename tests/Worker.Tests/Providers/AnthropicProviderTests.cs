@@ -152,14 +152,14 @@ public class AnthropicProviderTests
     }
 
     [Fact]
-    public async Task Max_tokens_defaults_when_the_request_sets_none_and_temperature_is_left_out()
+    public async Task Max_tokens_defaults_when_the_request_sets_none_and_what_is_unset_is_left_out()
     {
-        var body = await Sent(Request with { MaxOutputTokens = null, Temperature = null });
+        var body = await Sent(Request with { Messages = [new ChatMessage("user", "Hi")], MaxOutputTokens = null, Temperature = null });
 
-        Assert.Equal(AnthropicRequests.DefaultMaxTokens, body.GetProperty("max_tokens").GetInt32());
-        Assert.Equal(4096, AnthropicRequests.DefaultMaxTokens);
+        Assert.Equal(4096, body.GetProperty("max_tokens").GetInt32());
         Assert.False(body.TryGetProperty("temperature", out _));
-        Assert.False(body.TryGetProperty("system", out _) && body.GetProperty("system").ValueKind == JsonValueKind.Null);
+        Assert.False(body.TryGetProperty("system", out _));
+        Assert.Equal(["max_tokens", "messages", "model"], body.EnumerateObject().Select(p => p.Name).Order());
     }
 
     [Fact]
@@ -431,6 +431,18 @@ public class AnthropicProviderTests
         Assert.Equal(FinishReasons.Stop, success.Finish);
     }
 
+    [Fact]
+    public async Task A_json_request_whose_model_calls_one_of_its_tools_gets_the_tool_call()
+    {
+        var success = await Success(
+            Message("""[{"type":"tool_use","id":"toolu_01","name":"look_up_lead","input":{"lead":"ada@example.com"}}]""", "tool_use"),
+            Request with { Tools = [LookUp], ResponseFormat = new ResponseFormat(ResponseFormatTypes.Json) });
+
+        Assert.Equal("", success.Text);
+        Assert.Equal("look_up_lead", Assert.Single(success.ToolCalls!).Name);
+        Assert.Equal(FinishReasons.ToolCalls, success.Finish);
+    }
+
     [Theory]
     [InlineData("end_turn", FinishReasons.Stop)]
     [InlineData("stop_sequence", FinishReasons.Stop)]
@@ -543,6 +555,18 @@ public class AnthropicProviderTests
 
         Assert.Equal(new QuotaWindow(49, 50, null), success.Quota!.Requests);
         Assert.Null(success.Quota.Tokens);
+    }
+
+    [Fact]
+    public async Task Unreadable_quota_headers_are_dropped_not_a_failure()
+    {
+        var handler = new StubHandler(() => JsonResponse(200, Answer,
+            ("anthropic-ratelimit-requests-remaining", "plenty"), ("anthropic-ratelimit-tokens-remaining", "-1")));
+
+        var success = Assert.IsType<ProviderSuccess>(await Provider(handler).CompleteAsync(Request, CancellationToken.None));
+
+        Assert.Equal("Hello, world", success.Text);
+        Assert.Null(success.Quota);
     }
 
     [Fact]
