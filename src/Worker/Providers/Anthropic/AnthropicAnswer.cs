@@ -43,7 +43,7 @@ internal static class AnthropicAnswer
             {
                 text.Append(block.Text);
             }
-            else if (block.Type == "tool_use" && block.Name == answerTool && answerTool is not null)
+            else if (block.Type == "tool_use" && answerTool is not null && block.Name == answerTool)
             {
                 json = block.Input.ValueKind == JsonValueKind.Undefined ? null : block.Input.GetRawText();
             }

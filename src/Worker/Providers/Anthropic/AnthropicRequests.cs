@@ -17,8 +17,8 @@ internal sealed record AnthropicCall(MessagesRequest Body, string? AnswerTool);
 internal static class AnthropicRequests
 {
     /// <summary>
-    /// max_tokens when the request sets none (the API requires one). 4,096 is the output limit of the smallest current
-    /// Claude model (Claude 3 Haiku), so every model accepts it, and it is a long answer for chat and SDR work.
+    /// max_tokens when the request sets none (the API requires one). 4,096 is within every Claude model's output limit
+    /// (Claude 3 Haiku's is exactly that), so no model rejects it, and it is a long answer for chat and SDR work.
     /// </summary>
     public const int DefaultMaxTokens = 4096;
 
