@@ -46,6 +46,9 @@ internal sealed class AnthropicProvider : ICompletionProvider
             MaxRetries = 0,
             // Replaces the SDK's 10-minute default for the whole call, body included.
             Timeout = options.Timeout,
+            // Given explicitly, so the SDK ignores ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE: an environment variable
+            // must not be able to put conversations into trace spans. Spans keep their metadata-only default.
+            OpenTelemetry = new OpenTelemetryOptions(),
         });
     }
 
