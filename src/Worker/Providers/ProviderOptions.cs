@@ -11,6 +11,9 @@ public enum ProviderKind
 
     /// <summary>OpenAI Chat Completions, and any compatible API (Groq, Ollama, OpenRouter, vLLM).</summary>
     OpenAI,
+
+    /// <summary>Anthropic Messages API (Claude).</summary>
+    Anthropic,
 }
 
 /// <summary>One entry of the <c>Providers</c> section, e.g. <c>Providers__gemini__BaseUrl</c>.</summary>
@@ -18,13 +21,14 @@ public sealed class ProviderOptions
 {
     public const long DefaultMaxResponseBytes = 4 * 1024 * 1024;
 
-    /// <summary>The wire protocol: Gemini or OpenAI.</summary>
+    /// <summary>The wire protocol: Gemini, OpenAI or Anthropic.</summary>
     [Required]
     public ProviderKind? Kind { get; set; }
 
     /// <summary>
     /// Root of the API. Gemini: https://generativelanguage.googleapis.com (the client adds /v1beta/...).
     /// OpenAI: https://api.openai.com/v1 (the SDK adds /chat/completions).
+    /// Anthropic: https://api.anthropic.com (the SDK adds /v1/messages).
     /// </summary>
     [Required]
     public Uri? BaseUrl { get; set; }
@@ -41,7 +45,7 @@ public sealed class ProviderOptions
     /// <summary>The API key. Prefer leaving this empty and setting <see cref="ApiKeyVariable"/>'s variable instead.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>The environment variable holding the key when <see cref="ApiKey"/> is empty. Defaults by kind: GEMINI_API_KEY, OPENAI_API_KEY.</summary>
+    /// <summary>The environment variable holding the key when <see cref="ApiKey"/> is empty. Defaults by kind: GEMINI_API_KEY, OPENAI_API_KEY, ANTHROPIC_API_KEY.</summary>
     public string? ApiKeyVariable { get; set; }
 
     /// <summary>
@@ -53,7 +57,12 @@ public sealed class ProviderOptions
     /// <summary>The environment variable consulted for the key when none is configured.</summary>
     public string EffectiveApiKeyVariable =>
         string.IsNullOrWhiteSpace(ApiKeyVariable)
-            ? Kind == ProviderKind.Gemini ? "GEMINI_API_KEY" : "OPENAI_API_KEY"
+            ? Kind switch
+            {
+                ProviderKind.Gemini => "GEMINI_API_KEY",
+                ProviderKind.Anthropic => "ANTHROPIC_API_KEY",
+                _ => "OPENAI_API_KEY",
+            }
             : ApiKeyVariable;
 
     /// <summary>Everything but the key, so logging or debugging an options object cannot leak it.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
+using Worker.Providers.Anthropic;
 using Worker.Providers.Gemini;
 using Worker.Providers.OpenAI;
 
@@ -51,6 +52,7 @@ public static class ProvidersServiceCollectionExtensions
             {
                 ProviderKind.Gemini => new GeminiProvider(name, provider, http, time),
                 ProviderKind.OpenAI => new OpenAIProvider(name, provider, http, time, loggers.CreateLogger(typeof(OpenAIProvider).FullName!)),
+                ProviderKind.Anthropic => new AnthropicProvider(name, provider, http, time, loggers.CreateLogger(typeof(AnthropicProvider).FullName!)),
                 _ => throw new InvalidOperationException($"{ProvidersOptions.Section}:{name}:Kind '{provider.Kind}' is not supported."),
             });
             Log.ProviderCreated(logger, name, provider.Kind!.Value, provider.BaseUrl!.Authority, provider.Timeout);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Worker.Chain;
 using Worker.Contracts;
 using Worker.Providers;
+using Worker.Providers.Anthropic;
 using Worker.Providers.Gemini;
 using Worker.Providers.OpenAI;
 using static Worker.Tests.Providers.StubHandler;
@@ -72,6 +73,23 @@ public class ProviderRegistryTests
     }
 
     [Fact]
+    public void Anthropic_kind_creates_an_Anthropic_provider_keyed_from_ANTHROPIC_API_KEY()
+    {
+        using var services = Services(With(
+            ("Providers:claude:Kind", "anthropic"),
+            ("Providers:claude:BaseUrl", "https://api.anthropic.com"),
+            ("ANTHROPIC_API_KEY", "anthropic-key-from-env")));
+        services.GetRequiredService<IStartupValidator>().Validate();
+
+        var options = services.GetRequiredService<IOptions<ProvidersOptions>>().Value;
+
+        Assert.Equal(ProviderKind.Anthropic, options["claude"].Kind);
+        Assert.Equal("ANTHROPIC_API_KEY", options["claude"].EffectiveApiKeyVariable);
+        Assert.Equal("anthropic-key-from-env", options["claude"].ApiKey);
+        Assert.IsType<AnthropicProvider>(services.GetRequiredService<ProviderRegistry>().Get("claude"));
+    }
+
+    [Fact]
     public void Keys_come_from_ApiKey_first_then_the_named_variable()
     {
         using var services = Services(With(("Providers:gemini:ApiKey", "inline-key")));
@@ -113,7 +131,7 @@ public class ProviderRegistryTests
     {
         var failures = StartupFailures(With(("Providers:groq:Kind", "Foo")));
 
-        Assert.Contains("Providers:groq:Kind 'Foo' is not one of Gemini, OpenAI (env Providers__groq__Kind)", failures);
+        Assert.Contains("Providers:groq:Kind 'Foo' is not one of Gemini, OpenAI, Anthropic (env Providers__groq__Kind)", failures);
     }
 
     [Fact]
