@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Faults;
+using Worker.Simulator.Structured;
 
 namespace Worker.Simulator.OpenAI;
 
 /// <summary>A parsed chat completions request: only what the replies need.</summary>
-internal sealed record OpenAIRequest(string Model, string LastUserText, int PromptWords, int? MaxTokens);
+/// <param name="Ask">The tools and JSON the request asks for.</param>
+internal sealed record OpenAIRequest(string Model, string LastUserText, int PromptWords, int? MaxTokens, StructuredAsk Ask);
 
 /// <summary>Response bodies and headers as api.openai.com/v1 writes them.</summary>
 internal static class OpenAIWire
@@ -22,15 +24,50 @@ internal static class OpenAIWire
         var text = Reply.Text(target, request.Model, request.LastUserText, plan.ReplyToMaxTokens ? request.MaxTokens : null);
         return fault switch
         {
-            Fault.Ok => Json(Completion(request, time, text, "stop", Reply.CountWords(text))),
-            Fault.Malformed => Truncated(Completion(request, time, text, "stop", Reply.CountWords(text))),
+            Fault.Malformed => Truncated(Shaped(Fault.Ok, target, request, text, time)),
             Fault.Empty => Json(Completion(request, time, content: null, finishReason: null, completionTokens: 0)),
             Fault.Safety => Json(Completion(request, time, content: null, "content_filter", completionTokens: 0)),
             // A reasoning model that spent the whole budget thinking: empty content, every token a reasoning token.
             Fault.MaxTokens => Json(Completion(request, time, "", "length", request.MaxTokens ?? 1024, reasoning: true)),
+            Fault.Ok or Fault.MalformedToolCall or Fault.BadToolCall or Fault.InvalidJson or Fault.TruncatedJson or Fault.SchemaMismatch =>
+                Json(Shaped(fault, target, request, text, time)),
             _ => throw new UnreachableException($"Fault {fault} is played before the body is written."),
         };
     }
+
+    /// <summary>
+    /// A tool call, JSON or text, as the request asks (<see cref="StructuredAsk"/>), spoilt as the fault says. Tool
+    /// calls come with content null and finish_reason tool_calls; arguments are a JSON string, cut in half for
+    /// <c>malformed_tool_call</c> and <c>invalid_json</c> (and for <c>truncated_json</c>, then with finish_reason length).
+    /// </summary>
+    private static JsonObject Shaped(Fault fault, string target, OpenAIRequest request, string text, TimeProvider time)
+    {
+        var ask = request.Ask;
+        if (fault == Fault.BadToolCall)
+            return ToolCall(target, request, time, StructuredReply.UnknownTool, "{}", "tool_calls");
+        if (ask.ToolToCall is { } tool)
+        {
+            var arguments = StructuredReply.Arguments(tool, fault).ToJsonString();
+            return fault switch
+            {
+                Fault.MalformedToolCall or Fault.InvalidJson => ToolCall(target, request, time, tool.Name, StructuredReply.Cut(arguments), "tool_calls"),
+                Fault.TruncatedJson => ToolCall(target, request, time, tool.Name, StructuredReply.Cut(arguments), "length"),
+                _ => ToolCall(target, request, time, tool.Name, arguments, "tool_calls"),
+            };
+        }
+        var content = ask.AnswersJson ? StructuredReply.JsonText(ask, fault, text)
+            : fault == Fault.TruncatedJson ? StructuredReply.Cut(text)
+            : text;
+        return Completion(request, time, content, fault == Fault.TruncatedJson ? "length" : "stop", Reply.CountWords(content));
+    }
+
+    private static JsonObject ToolCall(string target, OpenAIRequest request, TimeProvider time, string name, string arguments, string finishReason) =>
+        Completion(request, time, content: null, finishReason, Reply.CountWords(arguments), toolCalls: new JsonArray(new JsonObject
+        {
+            ["id"] = OpenAIFlavour.ToolCallId(target),
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = name, ["arguments"] = arguments },
+        }));
 
     public static IResult ModelList(Fault fault, int retryAfterSeconds, HttpResponse response)
     {
@@ -162,21 +199,21 @@ internal static class OpenAIWire
         return Json(new JsonObject { ["error"] = error }, status);
     }
 
-    private static JsonObject Completion(OpenAIRequest request, TimeProvider time, string? content, string? finishReason, int completionTokens, bool reasoning = false)
+    private static JsonObject Completion(OpenAIRequest request, TimeProvider time, string? content, string? finishReason, int completionTokens,
+        bool reasoning = false, JsonArray? toolCalls = null)
     {
         var choices = new JsonArray();
         if (finishReason is not null)
         {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = content };
+            if (toolCalls is not null)
+                message["tool_calls"] = toolCalls;
+            message["refusal"] = null;
+            message["annotations"] = new JsonArray();
             choices.Add(new JsonObject
             {
                 ["index"] = 0,
-                ["message"] = new JsonObject
-                {
-                    ["role"] = "assistant",
-                    ["content"] = content,
-                    ["refusal"] = null,
-                    ["annotations"] = new JsonArray(),
-                },
+                ["message"] = message,
                 ["logprobs"] = null,
                 ["finish_reason"] = finishReason,
             });
