@@ -6,14 +6,16 @@ namespace Worker.Simulator.OpenAI;
 
 /// <summary>
 /// OpenAI-compatible providers as the target name picks them, so a worker preset can be tested end to end against the
-/// quirk its clients must handle. <c>mistral</c> enforces Mistral's tool-call-id rule; <c>ollama</c> needs no key, as a
-/// local Ollama server asks for none; every other target (<c>openai</c>, <c>groq</c>, <c>openrouter</c>, <c>vllm</c>, ...)
-/// is plain OpenAI. Only quirks a client must handle are simulated: none is invented.
+/// quirk its clients must handle. <c>mistral</c> enforces Mistral's tool-call-id rule; <c>groq</c> answers a botched tool
+/// call with its 400 tool_use_failed; <c>ollama</c> needs no key, as a local Ollama server asks for none; every other
+/// target (<c>openai</c>, <c>openrouter</c>, <c>vllm</c>, ...) is plain OpenAI. Only quirks a client must handle are
+/// simulated: none is invented.
 /// </summary>
 internal static partial class OpenAIFlavour
 {
     private const string Mistral = "mistral";
     private const string Ollama = "ollama";
+    private const string Groq = "groq";
 
     /// <summary>The target answers calls without an Authorization header.</summary>
     public static bool KeyOptional(string target) => target.Equals(Ollama, StringComparison.OrdinalIgnoreCase);
@@ -47,6 +49,17 @@ internal static partial class OpenAIFlavour
         }
         return null;
     }
+
+    /// <summary>
+    /// Groq validates the model's tool call before answering and turns a botched one into an HTTP 400 with code
+    /// tool_use_failed and the raw output in failed_generation, where OpenAI answers 200 with unparsable arguments. A
+    /// client must not take this 400 for its own mistake: the same request can succeed when sent again. As reported
+    /// verbatim in agno-agi/agno#4090, huggingface/smolagents#1119 and sipeed/picoclaw#748. Null for other targets.
+    /// </summary>
+    public static IResult? ToolUseFailed(string target, string failedGeneration) =>
+        !target.Equals(Groq, StringComparison.OrdinalIgnoreCase) ? null
+        : OpenAIWire.Error(400, "Failed to call a function. Please adjust your prompt. See 'failed_generation' for more details.",
+            "invalid_request_error", null, "tool_use_failed", extra: ("failed_generation", failedGeneration));
 
     private static bool IsMistral(string target) => target.Equals(Mistral, StringComparison.OrdinalIgnoreCase);
 

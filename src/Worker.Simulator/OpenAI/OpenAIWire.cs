@@ -29,6 +29,8 @@ internal static class OpenAIWire
             Fault.Safety => Json(Completion(request, time, content: null, "content_filter", completionTokens: 0)),
             // A reasoning model that spent the whole budget thinking: empty content, every token a reasoning token.
             Fault.MaxTokens => Json(Completion(request, time, "", "length", request.MaxTokens ?? 1024, reasoning: true)),
+            Fault.MalformedToolCall when request.Ask.ToolToCall is { } tool
+                && OpenAIFlavour.ToolUseFailed(target, StructuredReply.Cut(StructuredReply.Arguments(tool, fault).ToJsonString())) is { } groq => groq,
             Fault.Ok or Fault.MalformedToolCall or Fault.BadToolCall or Fault.InvalidJson or Fault.TruncatedJson or Fault.SchemaMismatch =>
                 Json(Shaped(fault, target, request, text, time)),
             _ => throw new UnreachableException($"Fault {fault} is played before the body is written."),
@@ -191,11 +193,15 @@ internal static class OpenAIWire
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.",
         "invalid_request_error", null, "invalid_api_key");
 
-    public static IResult Error(int status, string message, string? type, string? param, string? code, JsonObject? innerError = null)
+    /// <param name="extra">A provider's own field in the error object, e.g. Groq's failed_generation.</param>
+    public static IResult Error(int status, string message, string? type, string? param, string? code, JsonObject? innerError = null,
+        (string Name, string Value)? extra = null)
     {
         var error = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code };
         if (innerError is not null)
             error["innererror"] = innerError;
+        if (extra is { } field)
+            error[field.Name] = field.Value;
         return Json(new JsonObject { ["error"] = error }, status);
     }
 

@@ -80,6 +80,36 @@ public sealed partial class OpenAIFlavourTests
         Assert.Equal(HttpStatusCode.Unauthorized, groq.StatusCode);
     }
 
+    [Fact]
+    public async Task Groq_answers_a_malformed_tool_call_with_400_tool_use_failed_where_openai_answers_200()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        sim.State.SetProfile("groq", FaultProfile.AlwaysFail("malformed_tool_call"));
+        sim.State.SetProfile("openai", FaultProfile.AlwaysFail("malformed_tool_call"));
+
+        using var groq = await sim.OpenAIAsync("groq", OpenAIToolTests.WithTools());
+        using var openai = await sim.OpenAIAsync("openai", OpenAIToolTests.WithTools());
+        var error = (await groq.ReadJsonAsync())["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, groq.StatusCode);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Equal("tool_use_failed", (string?)error["code"]);
+        Assert.StartsWith("{\"city\"", (string?)error["failed_generation"], StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, openai.StatusCode);
+        Assert.Equal(1, sim.State.GetCounters("groq").ByFault[Fault.MalformedToolCall]);
+    }
+
+    [Fact]
+    public async Task Groq_answers_a_plain_request_under_malformed_tool_call_as_ok()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        sim.State.SetProfile("groq", FaultProfile.AlwaysFail("malformed_tool_call"));
+
+        using var response = await sim.OpenAIAsync("groq");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [GeneratedRegex("^[a-zA-Z0-9]{9}$")]
     private static partial Regex MistralId();
 }
