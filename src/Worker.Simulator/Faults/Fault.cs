@@ -88,8 +88,8 @@ public enum Fault
     /// <summary>
     /// <c>malformed_tool_call</c>: the model botched the call of a tool it was offered. Gemini: finishReason
     /// MALFORMED_FUNCTION_CALL with no content parts; OpenAI: a tool call whose arguments string is not valid JSON;
-    /// Anthropic: a tool_use whose input lacks every required property of the tool's schema. Answered <c>ok</c> when
-    /// the answer would not be a tool call.
+    /// Anthropic: a tool_use whose input lacks every required property of the tool's schema; the <c>groq</c> target: Groq's
+    /// HTTP 400 tool_use_failed. Answered <c>ok</c> when the answer would not be a tool call.
     /// </summary>
     MalformedToolCall,
 

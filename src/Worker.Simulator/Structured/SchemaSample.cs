@@ -12,7 +12,7 @@ namespace Worker.Simulator.Structured;
 /// </summary>
 internal static class SchemaSample
 {
-    public const string SampleString = "sample";
+    private const string SampleString = "sample";
 
     // Self-referencing schemas (a tree node whose children are nodes) would otherwise recurse for ever.
     private const int MaxDepth = 8;
