@@ -186,7 +186,7 @@ internal static class AnthropicRequestReader
             : [];
 
     private static bool IsType(JsonElement block, string type) =>
-        block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) && t.ValueEquals(type);
+        block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.ValueEquals(type);
 
     private static string? StringOf(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

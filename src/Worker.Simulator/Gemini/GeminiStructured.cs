@@ -24,12 +24,13 @@ internal static class GeminiStructured
         {
             mode = calling.TryGetProperty("mode", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
             if (string.Equals(mode, "ANY", StringComparison.OrdinalIgnoreCase))
-                forced = Items(calling, "allowedFunctionNames").Where(n => n.ValueKind == JsonValueKind.String).Select(n => n.GetString()).FirstOrDefault();
+                forced = Elements(calling, "allowedFunctionNames").Where(n => n.ValueKind == JsonValueKind.String).Select(n => n.GetString()).FirstOrDefault();
         }
 
         // generationConfig: responseMimeType "application/json" with responseSchema (OpenAPI subset) or responseJsonSchema.
         var config = Object(root, "generationConfig");
-        var wantsJson = config is { } c && c.TryGetProperty("responseMimeType", out var mime) && mime.ValueEquals("application/json");
+        var wantsJson = config is { } c && c.TryGetProperty("responseMimeType", out var mime)
+            && mime.ValueKind == JsonValueKind.String && mime.ValueEquals("application/json");
         var schema = config is { } g ? Node(g, "responseSchema") ?? Node(g, "responseJsonSchema") : null;
 
         return new StructuredAsk(tools, string.Equals(mode, "NONE", StringComparison.OrdinalIgnoreCase), forced, afterToolResult, wantsJson, schema);
@@ -42,9 +43,13 @@ internal static class GeminiStructured
     private static JsonElement? Object(JsonElement parent, string name) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
 
+    /// <summary>The objects of an array property; anything else in it is ignored, not a crash.</summary>
     private static IEnumerable<JsonElement> Items(JsonElement parent, string name) =>
+        Elements(parent, name).Where(item => item.ValueKind == JsonValueKind.Object);
+
+    private static IEnumerable<JsonElement> Elements(JsonElement parent, string name) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Where(item => item.ValueKind == JsonValueKind.Object || item.ValueKind == JsonValueKind.String)
+            ? list.EnumerateArray()
             : [];
 
     private static JsonNode? Node(JsonElement parent, string name) =>

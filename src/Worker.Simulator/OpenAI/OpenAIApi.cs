@@ -102,7 +102,8 @@ internal static class OpenAIApi
             {
                 var text = ContentText(message);
                 words += Reply.CountWords(text);
-                lastRole = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role) ? role.GetString() ?? "" : "";
+                lastRole = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role)
+                    && role.ValueKind == JsonValueKind.String ? role.GetString()! : "";
                 if (lastRole == "user")
                     lastUser = text;
             }

@@ -32,7 +32,8 @@ internal static class OpenAIStructured
         // response_format: {"type": "json_schema", "json_schema": {"name", "schema", "strict"}} | {"type": "json_object"} | {"type": "text"}.
         var wantsJson = false;
         JsonNode? schema = null;
-        if (root.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var type))
+        if (root.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object && format.TryGetProperty("type", out var type)
+            && type.ValueKind == JsonValueKind.String)
         {
             wantsJson = type.ValueEquals("json_schema") || type.ValueEquals("json_object");
             if (type.ValueEquals("json_schema") && format.TryGetProperty("json_schema", out var named) && named.ValueKind == JsonValueKind.Object

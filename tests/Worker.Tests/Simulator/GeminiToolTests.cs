@@ -135,4 +135,20 @@ public sealed class GeminiToolTests
 
         Assert.Equal("Simulated reply from gemini/gemini-2.5-flash to: Hi", (string?)ToolSchemas.TryParse(text)!["answer"]);
     }
+
+    [Fact]
+    public async Task Odd_values_in_tool_and_json_fields_are_ignored_not_a_server_error()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        var body = System.Text.Json.Nodes.JsonNode.Parse("""
+            {"contents":[{"role":"user","parts":["odd",{"text":"Hi"}]}],
+             "tools":["odd",{"functionDeclarations":["odd",{"description":"no name"}]}],
+             "generationConfig":{"responseMimeType":5}}
+            """)!.AsObject();
+
+        using var response = await sim.GeminiAsync("gemini", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Simulated reply from gemini/gemini-2.5-flash to: Hi", (string?)(await response.ReadJsonAsync())["candidates"]![0]!["content"]!["parts"]![0]!["text"]);
+    }
 }

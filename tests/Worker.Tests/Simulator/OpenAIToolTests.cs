@@ -143,4 +143,20 @@ public sealed class OpenAIToolTests
 
         Assert.Equal("tool_calls", (string?)(await response.ReadJsonAsync())["choices"]![0]!["finish_reason"]);
     }
+
+    [Fact]
+    public async Task Odd_values_in_tool_and_json_fields_are_ignored_not_a_server_error()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        var body = Body("Hi");
+        body["tools"] = new JsonArray("odd", new JsonObject { ["type"] = "function" });
+        body["tool_choice"] = 5;
+        body["response_format"] = new JsonObject { ["type"] = 5 };
+        body["messages"]!.AsArray().Insert(0, new JsonObject { ["role"] = 7, ["content"] = "odd" });
+
+        using var response = await sim.OpenAIAsync("openai", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Simulated reply from openai/gpt-4o-mini to: Hi", (string?)(await response.ReadJsonAsync())["choices"]![0]!["message"]!["content"]);
+    }
 }
