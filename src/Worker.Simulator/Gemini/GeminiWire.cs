@@ -160,6 +160,7 @@ internal static class GeminiWire
         {
             return fault switch
             {
+                // No content at all, as Google sends it (the candidate seen in pydantic/pydantic-ai#631).
                 Fault.MalformedToolCall or Fault.InvalidJson => Envelope(model, new JsonArray(new JsonObject
                 {
                     ["finishReason"] = "MALFORMED_FUNCTION_CALL",
