@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration.Memory;
 using Worker.Simulator.Admin;
+using Worker.Simulator.Anthropic;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Gemini;
 using Worker.Simulator.OpenAI;
@@ -11,7 +12,7 @@ using Worker.Simulator.OpenAI;
 namespace Worker.Simulator;
 
 /// <summary>
-/// The LLM provider simulator: Gemini generateContent and OpenAI Chat Completions over real HTTP, with faults
+/// The LLM provider simulator: Gemini generateContent, OpenAI Chat Completions and Anthropic Messages over real HTTP, with faults
 /// injected per target (the first path segment). Standalone: <c>dotnet run --project src/Worker.Simulator</c>.
 /// In-process: <c>var app = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]); await app.StartAsync();</c>, then
 /// <see cref="GetBaseAddress"/> and <c>app.Services.GetRequiredService&lt;SimulatorState&gt;()</c>.
@@ -49,6 +50,7 @@ public static class SimulatorApp
         var app = builder.Build();
         app.MapGemini();
         app.MapOpenAI();
+        app.MapAnthropic();
         app.MapAdmin();
 
         // Resolved now so configured outage windows start with the host and bad profiles fail fast, naming the key.

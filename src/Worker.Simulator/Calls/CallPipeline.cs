@@ -2,7 +2,7 @@ using Worker.Simulator.Faults;
 
 namespace Worker.Simulator.Calls;
 
-/// <summary>The part of a call both wire formats share: latency, hangs and resets.</summary>
+/// <summary>The part of a call every wire format shares: latency, hangs and resets.</summary>
 internal static class CallPipeline
 {
     /// <summary>A hung call gives up after this, so a forgotten client cannot pin a connection for ever.</summary>

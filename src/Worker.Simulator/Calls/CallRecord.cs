@@ -4,7 +4,7 @@ namespace Worker.Simulator.Calls;
 
 /// <summary>One call as received.</summary>
 /// <param name="Sequence">Arrival order across all targets.</param>
-/// <param name="Format"><c>gemini</c> or <c>openai</c>.</param>
+/// <param name="Format"><c>gemini</c>, <c>openai</c> or <c>anthropic</c>.</param>
 /// <param name="Model">The model asked for; <c>(models)</c> for a models list, <c>(unknown)</c> when the body had none.</param>
 /// <param name="Fault">What the simulator answered, validation rejections included (a missing key is <c>401</c> or <c>403</c>).</param>
 /// <param name="Prompt">The last user message (its first <see cref="PromptCounts.KeyLength"/> characters), when the body could be read:

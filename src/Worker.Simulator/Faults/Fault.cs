@@ -8,7 +8,9 @@ namespace Worker.Simulator.Faults;
 /// What the simulator answers to one call. On the wire (admin API, configuration, counters) each fault goes by
 /// its short name: <c>ok</c>, <c>400</c>, <c>401</c>, <c>403</c>, <c>404</c>, <c>429</c>, <c>500</c>, <c>502</c>,
 /// <c>503</c>, <c>504</c>, <c>hang</c>, <c>reset</c>, <c>malformed</c>, <c>empty</c>, <c>safety</c>,
-/// <c>prompt_blocked</c>, <c>max_tokens</c>, <c>bad_key</c>, <c>echo</c>.
+/// <c>prompt_blocked</c>, <c>max_tokens</c>, <c>bad_key</c>, <c>echo</c>, <c>quota_day</c>, and for tool calls and
+/// JSON answers <c>malformed_tool_call</c>, <c>bad_tool_call</c>, <c>invalid_json</c>, <c>truncated_json</c>,
+/// <c>schema_mismatch</c>. The Anthropic wire has no 503: <c>503</c> is its 529 overloaded_error there.
 /// </summary>
 [JsonConverter(typeof(FaultJsonConverter))]
 public enum Fault
@@ -82,6 +84,37 @@ public enum Fault
     /// OpenAI: 429 insufficient_quota, without a retry-after.
     /// </summary>
     DailyQuota,
+
+    /// <summary>
+    /// <c>malformed_tool_call</c>: the model botched the call of a tool it was offered. Gemini: finishReason
+    /// MALFORMED_FUNCTION_CALL with no content parts; OpenAI: a tool call whose arguments string is not valid JSON;
+    /// Anthropic: a tool_use whose input lacks every required property of the tool's schema; the <c>groq</c> target: Groq's
+    /// HTTP 400 tool_use_failed. Answered <c>ok</c> when the answer would not be a tool call.
+    /// </summary>
+    MalformedToolCall,
+
+    /// <summary><c>bad_tool_call</c>: a call of <c>unknown_tool</c>, a tool the request did not offer, whatever was asked.</summary>
+    BadToolCall,
+
+    /// <summary>
+    /// <c>invalid_json</c>: the answer to a JSON request is prose that does not parse. A tool-call answer gets its
+    /// unparsable form instead: OpenAI arguments that are not JSON, Gemini MALFORMED_FUNCTION_CALL, Anthropic a text
+    /// block in place of the tool_use. Answered <c>ok</c> to a plain text request.
+    /// </summary>
+    InvalidJson,
+
+    /// <summary>
+    /// <c>truncated_json</c>: the JSON answer (or tool arguments) is cut in the middle and the finish reason says the
+    /// output budget ran out (length / MAX_TOKENS / max_tokens). A plain text request gets its text cut the same way.
+    /// </summary>
+    TruncatedJson,
+
+    /// <summary>
+    /// <c>schema_mismatch</c>: valid JSON, or tool arguments, missing the first required property of the schema (a
+    /// schema that requires nothing gets its first property with a value of the wrong type). Answered <c>ok</c> to a
+    /// plain text request.
+    /// </summary>
+    SchemaMismatch,
 }
 
 /// <summary>Short wire names of <see cref="Fault"/>.</summary>
@@ -91,6 +124,7 @@ public static class FaultNames
     [
         "ok", "400", "401", "403", "404", "429", "500", "502", "503", "504",
         "hang", "reset", "malformed", "empty", "safety", "prompt_blocked", "max_tokens", "bad_key", "echo", "quota_day",
+        "malformed_tool_call", "bad_tool_call", "invalid_json", "truncated_json", "schema_mismatch",
     ];
 
     /// <summary>Every accepted name, comma-separated, for error messages.</summary>

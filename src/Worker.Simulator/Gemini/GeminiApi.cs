@@ -82,6 +82,7 @@ internal static class GeminiApi
 
         var words = 0;
         var lastUser = "";
+        var afterToolResult = false;
         foreach (var content in contents.EnumerateArray())
         {
             var role = content.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
@@ -92,7 +93,9 @@ internal static class GeminiApi
             }
             var text = PartsText(content);
             words += Reply.CountWords(text);
-            if (role is not "model")
+            afterToolResult = GeminiStructured.HasFunctionResponse(content);
+            // A function response is not a prompt: a tool round trip still counts under the user's question.
+            if (role is not "model" && !afterToolResult)
                 lastUser = text;
         }
         if (root.TryGetProperty("systemInstruction", out var system))
@@ -104,7 +107,7 @@ internal static class GeminiApi
             && max.ValueKind == JsonValueKind.Number
             && max.TryGetInt32(out var value) ? value : null;
 
-        request = new GeminiRequest(lastUser, words, maxOutputTokens);
+        request = new GeminiRequest(lastUser, words, maxOutputTokens, GeminiStructured.Read(root, afterToolResult));
         error = null;
         return true;
     }

@@ -2,11 +2,13 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Faults;
+using Worker.Simulator.Structured;
 
 namespace Worker.Simulator.Gemini;
 
 /// <summary>A parsed generateContent request: only what the replies need.</summary>
-internal sealed record GeminiRequest(string LastUserText, int PromptWords, int? MaxOutputTokens);
+/// <param name="Ask">The tools and JSON the request asks for.</param>
+internal sealed record GeminiRequest(string LastUserText, int PromptWords, int? MaxOutputTokens, StructuredAsk Ask);
 
 /// <summary>Response bodies as generativelanguage.googleapis.com v1beta writes them.</summary>
 internal static class GeminiWire
@@ -22,8 +24,9 @@ internal static class GeminiWire
         var promptTokens = request.PromptWords;
         return fault switch
         {
-            Fault.Ok => Json(Success(target, model, request, replyToMaxTokens)),
-            Fault.Malformed => Truncated(Success(target, model, request, replyToMaxTokens)),
+            Fault.Ok or Fault.MalformedToolCall or Fault.BadToolCall or Fault.InvalidJson or Fault.TruncatedJson or Fault.SchemaMismatch =>
+                Json(Shaped(fault, target, model, request, replyToMaxTokens)),
+            Fault.Malformed => Truncated(Shaped(Fault.Ok, target, model, request, replyToMaxTokens)),
             Fault.Empty => Json(Envelope(model, new JsonArray(), Usage(promptTokens))),
             Fault.Safety => Json(Envelope(model, new JsonArray(new JsonObject
             {
@@ -143,20 +146,51 @@ internal static class GeminiWire
         return Json(new JsonObject { ["error"] = error }, code);
     }
 
-    private static JsonObject Success(string target, string model, GeminiRequest request, bool replyToMaxTokens)
+    /// <summary>
+    /// A function call, JSON or text, as the request asks (<see cref="StructuredAsk"/>), spoilt as the fault says. A
+    /// function call finishes STOP, as Gemini's do; <c>malformed_tool_call</c> and <c>invalid_json</c> get Gemini's own
+    /// MALFORMED_FUNCTION_CALL with no content, <c>truncated_json</c> a call with empty args and MAX_TOKENS.
+    /// </summary>
+    private static JsonObject Shaped(Fault fault, string target, string model, GeminiRequest request, bool replyToMaxTokens)
     {
+        var ask = request.Ask;
+        if (fault == Fault.BadToolCall)
+            return Candidate(model, request, FunctionCall(StructuredReply.UnknownTool, new JsonObject()), "STOP");
+        if (ask.ToolToCall is { } tool)
+        {
+            return fault switch
+            {
+                // No content at all, as Google sends it (the candidate seen in pydantic/pydantic-ai#631).
+                Fault.MalformedToolCall or Fault.InvalidJson => Envelope(model, new JsonArray(new JsonObject
+                {
+                    ["finishReason"] = "MALFORMED_FUNCTION_CALL",
+                    ["index"] = 0,
+                }), Usage(request.PromptWords)),
+                Fault.TruncatedJson => Candidate(model, request, FunctionCall(tool.Name, new JsonObject()), "MAX_TOKENS"),
+                _ => Candidate(model, request, FunctionCall(tool.Name, StructuredReply.Arguments(tool, fault)), "STOP"),
+            };
+        }
         var text = Reply.Text(target, model, request.LastUserText, replyToMaxTokens ? request.MaxOutputTokens : null);
-        return Envelope(model, new JsonArray(new JsonObject
+        text = ask.AnswersJson ? StructuredReply.JsonText(ask, fault, text)
+            : fault == Fault.TruncatedJson ? StructuredReply.Cut(text)
+            : text;
+        return Candidate(model, request, new JsonObject { ["text"] = text }, fault == Fault.TruncatedJson ? "MAX_TOKENS" : "STOP");
+    }
+
+    private static JsonObject FunctionCall(string name, JsonNode args) =>
+        new() { ["functionCall"] = new JsonObject { ["name"] = name, ["args"] = args } };
+
+    private static JsonObject Candidate(string model, GeminiRequest request, JsonObject part, string finishReason) =>
+        Envelope(model, new JsonArray(new JsonObject
         {
             ["content"] = new JsonObject
             {
-                ["parts"] = new JsonArray(new JsonObject { ["text"] = text }),
+                ["parts"] = new JsonArray(part),
                 ["role"] = "model",
             },
-            ["finishReason"] = "STOP",
+            ["finishReason"] = finishReason,
             ["index"] = 0,
-        }), Usage(request.PromptWords, candidates: Reply.CountWords(text)));
-    }
+        }), Usage(request.PromptWords, candidates: Reply.CountWords(part["text"] is { } text ? (string?)text : part.ToJsonString())));
 
     private static JsonObject Envelope(string model, JsonArray? candidates, JsonObject usage, JsonObject? promptFeedback = null)
     {

@@ -5,7 +5,10 @@ using Worker.Simulator.Faults;
 
 namespace Worker.Simulator.OpenAI;
 
-/// <summary>OpenAI Chat Completions: <c>POST /{target}/v1/chat/completions</c> and the models list.</summary>
+/// <summary>
+/// OpenAI Chat Completions: <c>POST /{target}/v1/chat/completions</c> and the models list, answered as the
+/// OpenAI-compatible flavour the target names (<see cref="OpenAIFlavour"/>).
+/// </summary>
 internal static class OpenAIApi
 {
     public const string Format = "openai";
@@ -21,7 +24,7 @@ internal static class OpenAIApi
     private static Task<IResult> ListModelsAsync(string target, HttpContext context, SimulatorState state)
     {
         StampRequestId(context.Response);
-        var hasKey = HasKey(context.Request);
+        var hasKey = HasKey(context.Request) || OpenAIFlavour.KeyOptional(target);
         var plan = state.Admit(target, Format, "(models)", hasKey ? null : Fault.Unauthorized);
         return CallPipeline.PlayAsync(context, plan, fault =>
             hasKey ? OpenAIWire.ModelList(fault, plan.RetryAfterSeconds, context.Response) : OpenAIWire.MissingKey());
@@ -31,9 +34,9 @@ internal static class OpenAIApi
     {
         StampRequestId(context.Response);
         // The body is read before the key is checked only so that a rejected call is still counted under its model.
-        var (request, model, error) = await ReadAsync(context);
+        var (request, model, error) = await ReadAsync(context, target);
 
-        if (!HasKey(context.Request))
+        if (!HasKey(context.Request) && !OpenAIFlavour.KeyOptional(target))
             return await Reject(Fault.Unauthorized, OpenAIWire.MissingKey());
         if (request is null)
             return await Reject(Fault.BadRequest, error!);
@@ -61,7 +64,7 @@ internal static class OpenAIApi
     private static void StampRequestId(HttpResponse response) =>
         response.Headers["x-request-id"] = "req_" + Guid.NewGuid().ToString("N");
 
-    private static async Task<(OpenAIRequest? Request, string? Model, IResult? Error)> ReadAsync(HttpContext context)
+    private static async Task<(OpenAIRequest? Request, string? Model, IResult? Error)> ReadAsync(HttpContext context, string target)
     {
         JsonDocument document;
         try
@@ -94,15 +97,21 @@ internal static class OpenAIApi
 
             var words = 0;
             var lastUser = "";
+            var lastRole = "";
             foreach (var message in messages.EnumerateArray())
             {
                 var text = ContentText(message);
                 words += Reply.CountWords(text);
-                if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role) && role.ValueEquals("user"))
+                lastRole = message.ValueKind == JsonValueKind.Object && message.TryGetProperty("role", out var role)
+                    && role.ValueKind == JsonValueKind.String ? role.GetString()! : "";
+                if (lastRole == "user")
                     lastUser = text;
             }
+            if (OpenAIFlavour.RejectToolCallIds(target, messages) is { } rejection)
+                return (null, model, rejection);
 
-            return (new OpenAIRequest(model, lastUser, words, MaxTokens(root)), model, null);
+            var ask = OpenAIStructured.Read(root, afterToolResult: lastRole == "tool");
+            return (new OpenAIRequest(model, lastUser, words, MaxTokens(root), ask), model, null);
         }
 
         static IResult Invalid(string message, string? param, string? code) =>

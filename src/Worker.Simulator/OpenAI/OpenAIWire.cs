@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Faults;
+using Worker.Simulator.Structured;
 
 namespace Worker.Simulator.OpenAI;
 
 /// <summary>A parsed chat completions request: only what the replies need.</summary>
-internal sealed record OpenAIRequest(string Model, string LastUserText, int PromptWords, int? MaxTokens);
+/// <param name="Ask">The tools and JSON the request asks for.</param>
+internal sealed record OpenAIRequest(string Model, string LastUserText, int PromptWords, int? MaxTokens, StructuredAsk Ask);
 
 /// <summary>Response bodies and headers as api.openai.com/v1 writes them.</summary>
 internal static class OpenAIWire
@@ -22,15 +24,52 @@ internal static class OpenAIWire
         var text = Reply.Text(target, request.Model, request.LastUserText, plan.ReplyToMaxTokens ? request.MaxTokens : null);
         return fault switch
         {
-            Fault.Ok => Json(Completion(request, time, text, "stop", Reply.CountWords(text))),
-            Fault.Malformed => Truncated(Completion(request, time, text, "stop", Reply.CountWords(text))),
+            Fault.Malformed => Truncated(Shaped(Fault.Ok, target, request, text, time)),
             Fault.Empty => Json(Completion(request, time, content: null, finishReason: null, completionTokens: 0)),
             Fault.Safety => Json(Completion(request, time, content: null, "content_filter", completionTokens: 0)),
             // A reasoning model that spent the whole budget thinking: empty content, every token a reasoning token.
             Fault.MaxTokens => Json(Completion(request, time, "", "length", request.MaxTokens ?? 1024, reasoning: true)),
+            Fault.MalformedToolCall when request.Ask.ToolToCall is { } tool
+                && OpenAIFlavour.ToolUseFailed(target, StructuredReply.Cut(StructuredReply.Arguments(tool, fault).ToJsonString())) is { } groq => groq,
+            Fault.Ok or Fault.MalformedToolCall or Fault.BadToolCall or Fault.InvalidJson or Fault.TruncatedJson or Fault.SchemaMismatch =>
+                Json(Shaped(fault, target, request, text, time)),
             _ => throw new UnreachableException($"Fault {fault} is played before the body is written."),
         };
     }
+
+    /// <summary>
+    /// A tool call, JSON or text, as the request asks (<see cref="StructuredAsk"/>), spoilt as the fault says. Tool
+    /// calls come with content null and finish_reason tool_calls; arguments are a JSON string, cut in half for
+    /// <c>malformed_tool_call</c> and <c>invalid_json</c> (and for <c>truncated_json</c>, then with finish_reason length).
+    /// </summary>
+    private static JsonObject Shaped(Fault fault, string target, OpenAIRequest request, string text, TimeProvider time)
+    {
+        var ask = request.Ask;
+        if (fault == Fault.BadToolCall)
+            return ToolCall(target, request, time, StructuredReply.UnknownTool, "{}", "tool_calls");
+        if (ask.ToolToCall is { } tool)
+        {
+            var arguments = StructuredReply.Arguments(tool, fault).ToJsonString();
+            return fault switch
+            {
+                Fault.MalformedToolCall or Fault.InvalidJson => ToolCall(target, request, time, tool.Name, StructuredReply.Cut(arguments), "tool_calls"),
+                Fault.TruncatedJson => ToolCall(target, request, time, tool.Name, StructuredReply.Cut(arguments), "length"),
+                _ => ToolCall(target, request, time, tool.Name, arguments, "tool_calls"),
+            };
+        }
+        var content = ask.AnswersJson ? StructuredReply.JsonText(ask, fault, text)
+            : fault == Fault.TruncatedJson ? StructuredReply.Cut(text)
+            : text;
+        return Completion(request, time, content, fault == Fault.TruncatedJson ? "length" : "stop", Reply.CountWords(content));
+    }
+
+    private static JsonObject ToolCall(string target, OpenAIRequest request, TimeProvider time, string name, string arguments, string finishReason) =>
+        Completion(request, time, content: null, finishReason, Reply.CountWords(arguments), toolCalls: new JsonArray(new JsonObject
+        {
+            ["id"] = OpenAIFlavour.ToolCallId(target),
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = name, ["arguments"] = arguments },
+        }));
 
     public static IResult ModelList(Fault fault, int retryAfterSeconds, HttpResponse response)
     {
@@ -154,29 +193,33 @@ internal static class OpenAIWire
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.",
         "invalid_request_error", null, "invalid_api_key");
 
-    public static IResult Error(int status, string message, string? type, string? param, string? code, JsonObject? innerError = null)
+    /// <param name="extra">A provider's own field in the error object, e.g. Groq's failed_generation.</param>
+    public static IResult Error(int status, string message, string? type, string? param, string? code, JsonObject? innerError = null,
+        (string Name, string Value)? extra = null)
     {
         var error = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code };
         if (innerError is not null)
             error["innererror"] = innerError;
+        if (extra is { } field)
+            error[field.Name] = field.Value;
         return Json(new JsonObject { ["error"] = error }, status);
     }
 
-    private static JsonObject Completion(OpenAIRequest request, TimeProvider time, string? content, string? finishReason, int completionTokens, bool reasoning = false)
+    private static JsonObject Completion(OpenAIRequest request, TimeProvider time, string? content, string? finishReason, int completionTokens,
+        bool reasoning = false, JsonArray? toolCalls = null)
     {
         var choices = new JsonArray();
         if (finishReason is not null)
         {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = content };
+            if (toolCalls is not null)
+                message["tool_calls"] = toolCalls;
+            message["refusal"] = null;
+            message["annotations"] = new JsonArray();
             choices.Add(new JsonObject
             {
                 ["index"] = 0,
-                ["message"] = new JsonObject
-                {
-                    ["role"] = "assistant",
-                    ["content"] = content,
-                    ["refusal"] = null,
-                    ["annotations"] = new JsonArray(),
-                },
+                ["message"] = message,
                 ["logprobs"] = null,
                 ["finish_reason"] = finishReason,
             });

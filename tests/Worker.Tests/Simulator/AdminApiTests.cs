@@ -25,6 +25,25 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task Tool_and_json_faults_are_settable_by_name_and_counted_for_the_anthropic_wire()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+
+        using var put = await sim.Http.PutAsync("_sim/targets/anthropic/faults", JsonResponse(
+            """{"script":["malformed_tool_call","bad_tool_call","invalid_json","truncated_json","schema_mismatch"]}"""));
+        for (var i = 0; i < 5; i++)
+            (await sim.AnthropicAsync("anthropic", RunningSimulator.AnthropicBody())).Dispose();
+        var calls = await (await sim.Http.GetAsync("_sim/calls/anthropic")).ReadJsonAsync();
+
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal(5, (int)calls["total"]!);
+        Assert.Equal(0, (int)calls["succeeded"]!);
+        foreach (var name in (string[])["malformed_tool_call", "bad_tool_call", "invalid_json", "truncated_json", "schema_mismatch"])
+            Assert.Equal(1, (int)calls["byFault"]![name]!);
+        Assert.All(calls["recent"]!.AsArray(), r => Assert.Equal("anthropic", (string?)r!["format"]));
+    }
+
+    [Fact]
     public async Task Put_with_a_misspelt_field_is_400_naming_the_field()
     {
         await using var sim = await RunningSimulator.StartAsync();

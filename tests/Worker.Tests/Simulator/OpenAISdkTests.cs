@@ -53,4 +53,19 @@ public sealed class OpenAISdkTests
         Assert.Equal("2", retryAfter);
         Assert.Equal(1, sim.State.GetCounters("openai").Total);
     }
+
+    [Fact]
+    public async Task Sdk_reads_a_tool_call_and_its_arguments()
+    {
+        await using var sim = await RunningSimulator.StartAsync();
+        var tool = ChatTool.CreateFunctionTool("get_weather", "Forecast", BinaryData.FromString(ToolSchemas.Weather().ToJsonString()));
+        var options = new ChatCompletionOptions { Tools = { tool }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_weather") };
+
+        ChatCompletion completion = await Client(sim).CompleteChatAsync([new UserChatMessage("Weather in Paris?")], options);
+
+        Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+        var call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.Equal(ToolSchemas.WeatherSample, call.FunctionArguments.ToString());
+    }
 }

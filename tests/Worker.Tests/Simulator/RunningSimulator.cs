@@ -73,6 +73,43 @@ internal sealed class RunningSimulator : IAsyncDisposable
         return Http.SendAsync(request, cancellationToken);
     }
 
+    /// <summary>A chat completions call with a body of the test's own (tools, tool_choice, response_format).</summary>
+    public Task<HttpResponseMessage> OpenAIAsync(string target, JsonObject body, string? key = "sk-test")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{target}/v1/chat/completions") { Content = JsonContent.Create(body) };
+        if (key is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return Http.SendAsync(request);
+    }
+
+    /// <summary>A generateContent call with a body of the test's own (tools, toolConfig, generationConfig).</summary>
+    public Task<HttpResponseMessage> GeminiAsync(string target, JsonObject body, string model = "gemini-2.5-flash")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{target}/v1beta/models/{model}:generateContent") { Content = JsonContent.Create(body) };
+        request.Headers.Add("x-goog-api-key", "test-key");
+        return Http.SendAsync(request);
+    }
+
+    /// <summary>An Anthropic Messages call, with the headers the Anthropic SDK sends unless a test leaves them out.</summary>
+    public Task<HttpResponseMessage> AnthropicAsync(string target, JsonObject body, string? key = "sk-ant-test", string? version = "2023-06-01")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"{target}/v1/messages") { Content = JsonContent.Create(body) };
+        if (key is not null)
+            request.Headers.Add("x-api-key", key);
+        if (version is not null)
+            request.Headers.Add("anthropic-version", version);
+        return Http.SendAsync(request);
+    }
+
+    /// <summary>A minimal valid Messages body: one user message.</summary>
+    public static JsonObject AnthropicBody(string text = "Hello there simulator", string model = "claude-sonnet-4-5") => new()
+    {
+        ["model"] = model,
+        ["max_tokens"] = 256,
+        ["system"] = "Be brief",
+        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = text }),
+    };
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
