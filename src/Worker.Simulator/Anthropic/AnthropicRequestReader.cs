@@ -55,8 +55,15 @@ internal static class AnthropicRequestReader
             var words = Reply.CountWords(SystemText(root));
             var lastUser = "";
             var afterToolResult = false;
+            var called = new HashSet<string>(StringComparer.Ordinal);
             foreach (var message in messages.EnumerateArray())
             {
+                foreach (var block in Blocks(message).Where(b => IsType(b, "tool_use")))
+                {
+                    if (StringOf(block, "name") is { } used)
+                        called.Add(used);
+                }
+
                 var text = Text(message.GetProperty("content"));
                 words += Reply.CountWords(text);
                 var isUser = message.GetProperty("role").ValueEquals("user");
@@ -66,7 +73,8 @@ internal static class AnthropicRequestReader
             }
             var (disabled, forced) = ToolChoice(root);
             var schema = OutputSchema(root, out var wantsJson);
-            return new AnthropicRequest(model!, lastUser, words, max.GetInt32(), new StructuredAsk(tools, disabled, forced, afterToolResult, wantsJson, schema));
+            return new AnthropicRequest(model!, lastUser, words, max.GetInt32(), new StructuredAsk(tools, disabled, forced, afterToolResult, wantsJson, schema,
+                CallRequired: AnyToolRequired(root), Called: called));
         }
         return null;
     }
@@ -150,6 +158,10 @@ internal static class AnthropicRequestReader
             return (false, null);
         return (IsType(choice, "none"), IsType(choice, "tool") ? StringOf(choice, "name") : null);
     }
+
+    /// <summary>tool_choice {"type": "any"}: some tool must be called.</summary>
+    private static bool AnyToolRequired(JsonElement root) =>
+        root.TryGetProperty("tool_choice", out var choice) && choice.ValueKind == JsonValueKind.Object && IsType(choice, "any");
 
     /// <summary>Structured outputs: output_config.format {"type": "json_schema", "schema"}; clients without it force a tool.</summary>
     private static JsonNode? OutputSchema(JsonElement root, out bool wantsJson)

@@ -33,7 +33,11 @@ internal static class GeminiStructured
             && mime.ValueKind == JsonValueKind.String && mime.ValueEquals("application/json");
         var schema = config is { } g ? Node(g, "responseSchema") ?? Node(g, "responseJsonSchema") : null;
 
-        return new StructuredAsk(tools, string.Equals(mode, "NONE", StringComparison.OrdinalIgnoreCase), forced, afterToolResult, wantsJson, schema);
+        var called = Items(root, "contents").SelectMany(content => Items(content, "parts"))
+            .Select(part => Object(part, "functionCall") is { } call && call.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
+        return new StructuredAsk(tools, string.Equals(mode, "NONE", StringComparison.OrdinalIgnoreCase), forced, afterToolResult, wantsJson, schema,
+            CallRequired: string.Equals(mode, "ANY", StringComparison.OrdinalIgnoreCase), Called: called);
     }
 
     /// <summary>A content whose parts hand back a function's result.</summary>

@@ -41,6 +41,23 @@ internal static class OpenAIStructured
                 schema = JsonNode.Parse(s.GetRawText());
         }
 
-        return new StructuredAsk(tools, disabled, forced, afterToolResult, wantsJson, schema);
+        var required = choice.ValueKind == JsonValueKind.String && choice.ValueEquals("required");
+        var called = new HashSet<string>(StringComparer.Ordinal);
+        if (root.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var message in messages.EnumerateArray())
+            {
+                if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
+                    continue;
+                foreach (var call in calls.EnumerateArray())
+                {
+                    if (call.ValueKind == JsonValueKind.Object && call.TryGetProperty("function", out var fn) && fn.ValueKind == JsonValueKind.Object
+                        && fn.TryGetProperty("name", out var callName) && callName.ValueKind == JsonValueKind.String)
+                        called.Add(callName.GetString()!);
+                }
+            }
+        }
+
+        return new StructuredAsk(tools, disabled, forced, afterToolResult, wantsJson, schema, required, called);
     }
 }

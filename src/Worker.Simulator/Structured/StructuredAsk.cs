@@ -15,17 +15,23 @@ internal sealed record OfferedTool(string Name, JsonNode? Schema);
 /// <param name="ForcedTool">The tool the request forces, or null to call the first one.</param>
 /// <param name="AfterToolResult">The last message hands back a tool result: the model now answers in words (or JSON).</param>
 /// <param name="JsonSchema">The schema of the JSON asked for; null for JSON without a schema (OpenAI json_object).</param>
+/// <param name="CallRequired">Some tool must be called (OpenAI "required", Gemini mode ANY, Anthropic type any), even after a
+/// tool result: then the first tool the conversation has not called yet is called (clients offer their answer as a tool
+/// this way).</param>
+/// <param name="Called">The tools the conversation's earlier turns called.</param>
 internal sealed record StructuredAsk(
-    IReadOnlyList<OfferedTool> Tools, bool ToolsDisabled, string? ForcedTool, bool AfterToolResult, bool WantsJson, JsonNode? JsonSchema)
+    IReadOnlyList<OfferedTool> Tools, bool ToolsDisabled, string? ForcedTool, bool AfterToolResult, bool WantsJson, JsonNode? JsonSchema,
+    bool CallRequired = false, IReadOnlySet<string>? Called = null)
 {
     /// <summary>A request that asks for nothing but text.</summary>
     public static StructuredAsk PlainText { get; } = new([], false, null, false, false, null);
 
     /// <summary>The tool the answer calls, or null when the answer is not a tool call.</summary>
     public OfferedTool? ToolToCall =>
-        Tools.Count == 0 || ToolsDisabled || AfterToolResult ? null
-        : ForcedTool is null ? Tools[0]
-        : Tools.FirstOrDefault(t => t.Name == ForcedTool) ?? new OfferedTool(ForcedTool, null);
+        Tools.Count == 0 || ToolsDisabled ? null
+        : ForcedTool is not null ? Tools.FirstOrDefault(t => t.Name == ForcedTool) ?? new OfferedTool(ForcedTool, null)
+        : AfterToolResult && !CallRequired ? null
+        : Tools.FirstOrDefault(t => Called?.Contains(t.Name) != true) ?? Tools[0];
 
     /// <summary>The answer is JSON text.</summary>
     public bool AnswersJson => ToolToCall is null && WantsJson;
