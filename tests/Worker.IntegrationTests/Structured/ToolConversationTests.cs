@@ -139,9 +139,10 @@ public sealed class ToolConversationTests(PipelineFixture fixture) : IDisposable
         AssertAnsweredWithJson(answered, "openai");
         var row = await AuditDatabase.FindAsync(_f.Worker.Services.GetRequiredService<NpgsqlDataSource>(), second.RequestId);
         var gemini = row!.Attempts.Where(a => a.Provider == "gemini").ToList();
-        // bad_output gets one more call on the same step, then the chain falls back.
+        // bad_output gets one more call on the same step, then the chain falls back. (Beside tools, Gemini is asked for the
+        // answer as a function call, so invalid JSON comes back as Gemini's MALFORMED_FUNCTION_CALL.)
         Assert.Equal(["bad_output", "bad_output"], gemini.Select(a => a.ErrorClass));
-        Assert.All(gemini, a => Assert.Contains("JSON", a.Detail));
+        Assert.All(gemini, a => Assert.False(string.IsNullOrEmpty(a.Detail)));
     }
 
     [Theory]
@@ -162,17 +163,30 @@ public sealed class ToolConversationTests(PipelineFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task A_step_whose_model_cannot_call_tools_is_skipped_without_a_call()
+    public async Task Steps_whose_models_lack_a_capability_the_request_needs_are_skipped_without_a_call()
     {
         var request = FirstTurn("agent-local");
 
         var called = await _f.Producer.RequestAsync<CompletionSucceeded>(request);
 
+        // The local model is configured without tools; Groq's llama-3.3-70b has no json_schema in the built-in table.
+        AssertCalledTheTool(called, "openrouter");
+        Assert.Equal((0, 0), (_f.Sim.GetCounters("ollama").Total, _f.Sim.GetCounters("groq").Total));
+        var row = await AuditDatabase.FindAsync(_f.Worker.Services.GetRequiredService<NpgsqlDataSource>(), request.RequestId);
+        Assert.Equal(
+            [("ollama", false, "skipped: no tool support"), ("groq", false, "skipped: no json schema support")],
+            row!.Attempts.Take(2).Select(a => (a.Provider, a.CallMade, a.Note)));
+    }
+
+    [Fact]
+    public async Task Groq_serves_a_tool_request_without_a_schema()
+    {
+        var request = FirstTurn("agent-local") with { ResponseFormat = new ResponseFormat(ResponseFormatTypes.Json) };
+
+        var called = await _f.Producer.RequestAsync<CompletionSucceeded>(request);
+
         AssertCalledTheTool(called, "groq");
         Assert.Equal(0, _f.Sim.GetCounters("ollama").Total);
-        var row = await AuditDatabase.FindAsync(_f.Worker.Services.GetRequiredService<NpgsqlDataSource>(), request.RequestId);
-        var skip = row!.Attempts.First();
-        Assert.Equal(("ollama", false, "skipped: no tool support"), (skip.Provider, skip.CallMade, skip.Note));
     }
 
     [Fact]
