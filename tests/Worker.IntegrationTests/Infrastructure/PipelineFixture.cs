@@ -45,7 +45,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         var sim = Simulator.GetBaseAddress();
 
         Worker = WorkerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(
-            WorkerSettings(sim)));
+            PipelineSettings(sim)));
         await AuditSchema.EnsureCurrentAsync(Worker.Services.GetRequiredService<NpgsqlDataSource>());
         Traffic = WorkerTraffic.AttachTo(Worker.Services.GetRequiredService<IBus>());
         await Worker.StartAsync();
@@ -54,9 +54,10 @@ public sealed class PipelineFixture : IAsyncLifetime
         Producer = await TestProducer.StartAsync();
     }
 
-    public static Dictionary<string, string?> WorkerSettings(Uri sim)
+    /// <summary>The settings of this fixture's worker: <see cref="WorkerSettings"/> and the chains of the tool conversation tests.</summary>
+    private static Dictionary<string, string?> PipelineSettings(Uri sim)
     {
-        var settings = BaseSettings(sim);
+        var settings = WorkerSettings(sim);
         foreach (var (key, value) in AgentChains())
             settings[key] = value;
         return settings;
@@ -72,7 +73,8 @@ public sealed class PipelineFixture : IAsyncLifetime
         .. AgentChain("agent-local", ("ollama", NoToolsModel), ("groq", "llama-3.3-70b-versatile"), ("openrouter", "openai/gpt-4o-mini")),
     ];
 
-    private static Dictionary<string, string?> BaseSettings(Uri sim) => new()
+    /// <summary>The settings other fixtures build their workers from (whose tests count the chains' provider/model pairs).</summary>
+    public static Dictionary<string, string?> WorkerSettings(Uri sim) => new()
     {
         ["ConnectionStrings:RabbitMq"] = TestEnvironment.RabbitMq,
         ["ConnectionStrings:Postgres"] = TestEnvironment.Postgres,
