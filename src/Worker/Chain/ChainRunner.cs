@@ -366,8 +366,7 @@ public sealed class ChainRunner(
         var actual = costs is null ? 0m : result switch
         {
             ProviderSuccess success => costs.Actual(step.Model, success.InputTokens, success.OutputTokens),
-            ProviderFailure { InputTokens: not null } or ProviderFailure { OutputTokens: not null } => costs.Actual(step.Model,
-                ((ProviderFailure)result).InputTokens, ((ProviderFailure)result).OutputTokens),
+            ProviderFailure failure => costs.Actual(step.Model, failure.InputTokens, failure.OutputTokens),
             _ => 0m,
         };
         run.CostUsd += actual;

@@ -74,6 +74,9 @@ public sealed class CapabilityTable(IOptions<CapabilitiesOptions> options)
 
     private static readonly ModelCapability Unknown = new(null, null, null, null, null);
 
+    // Asked before every step of every request: each model's answer is worked out once (the options do not change).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ModelCapability> _resolved = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Why <paramref name="model"/> cannot serve <paramref name="request"/>, as the note of the skipped step (<c>skipped: no tool
     /// support</c>, <c>skipped: context window</c>...), or null when it can (or the table does not know).
@@ -116,7 +119,9 @@ public sealed class CapabilityTable(IOptions<CapabilitiesOptions> options)
     public const string ContextWindowSkip = "skipped: context window";
 
     /// <summary>What <paramref name="model"/> can do. Router prefixes such as OpenRouter's <c>openai/gpt-4o</c> are looked through.</summary>
-    public ModelCapability For(string model)
+    public ModelCapability For(string model) => _resolved.GetOrAdd(model, Resolve);
+
+    private ModelCapability Resolve(string model)
     {
         var id = model[(model.LastIndexOf('/') + 1)..];
         if (id.StartsWith("models/", StringComparison.Ordinal))
