@@ -55,7 +55,7 @@ public sealed class ChaosSoakTests(FaultFixture fixture, ITestOutputHelper outpu
         WorkerProcess? worker = null;
         try
         {
-            await Task.Run(async () =>
+            await WorkerProcessScope.RunAsync(TimeSpan.FromMinutes(5), async () =>
             {
                 worker = await WorkerProcess.StartAsync(environment);
                 var watch = Stopwatch.StartNew();
@@ -89,7 +89,7 @@ public sealed class ChaosSoakTests(FaultFixture fixture, ITestOutputHelper outpu
                 var openai = _f.Sim.GetCounters("openai");
                 output.WriteLine($"{succeeded} succeeded, {parked} parked in {elapsed.TotalSeconds:0.0} s; " +
                     $"gemini {gemini.Total} calls ({gemini.Total - gemini.Succeeded} failed), openai {openai.Total} calls ({openai.Total - openai.Succeeded} failed)");
-            }).WaitAsync(TimeSpan.FromMinutes(5));
+            });
         }
         finally
         {

@@ -265,7 +265,7 @@ public sealed class ProcessFaultTests(FaultFixture fixture, ITestOutputHelper ou
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task Bounded(TimeSpan limit, Func<Task> scenario) => await scenario().WaitAsync(limit);
+    private static Task Bounded(TimeSpan limit, Func<Task> scenario) => WorkerProcessScope.RunAsync(limit, scenario);
 
     private static async Task DisposeAsync(params WorkerProcess?[] workers)
     {

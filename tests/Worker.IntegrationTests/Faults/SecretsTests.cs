@@ -123,7 +123,7 @@ public sealed class SecretsTests(FaultFixture fixture) : IAsyncLifetime
         }
     }
 
-    private static Task BoundedAsync(Func<Task> scenario) => scenario().WaitAsync(TimeSpan.FromMinutes(3));
+    private static Task BoundedAsync(Func<Task> scenario) => WorkerProcessScope.RunAsync(TimeSpan.FromMinutes(3), scenario);
 
     public Task DisposeAsync()
     {

@@ -155,7 +155,7 @@ public sealed class ServiceOutageTests(FaultFixture fixture, ITestOutputHelper o
         }
     }
 
-    private static async Task Bounded(TimeSpan limit, Func<Task> scenario) => await scenario().WaitAsync(limit);
+    private static Task Bounded(TimeSpan limit, Func<Task> scenario) => WorkerProcessScope.RunAsync(limit, scenario);
 
     public Task DisposeAsync()
     {

@@ -13,6 +13,7 @@ public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private int _disposed;
 
     private WorkerProcess(Process process, Uri baseAddress)
     {
@@ -69,7 +70,23 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await worker.WaitReadyAsync(readyWithin ?? TimeSpan.FromSeconds(60));
+        if (WorkerProcessScope.Current is { } scope && !scope.TryAdopt(worker))
+        {
+            await worker.DisposeAsync();
+            throw new OperationCanceledException("The scenario that started this worker had already ended (it ran out of time): the worker was killed.");
+        }
+
+        try
+        {
+            await worker.WaitReadyAsync(readyWithin ?? TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            // A worker that never became ready still consumes, or soon will: it must not outlive the failed start.
+            await worker.DisposeAsync();
+            throw;
+        }
+
         return worker;
     }
 
@@ -176,6 +193,10 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Disposed by its test and again by its scenario's scope: the second time is a no-op.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+
         try
         {
             await KillAsync();
