@@ -12,7 +12,7 @@ TEST_VHOST="${TEST_VHOST:-worker-tests}"
 ensure_services
 # A new database every run too: rows an earlier run left (tens of thousands after a day of runs) slow the metrics
 # queries, and a table an older build created differently would not be re-created by the migrations.
-as_root su postgres -c "psql -qc 'DROP DATABASE IF EXISTS \"$TEST_DB\" WITH (FORCE)'" >/dev/null
+as_root su postgres -c "psql -q -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS \"$TEST_DB\" WITH (FORCE)'" >/dev/null
 ensure_database "$TEST_DB"
 # A new virtual host every run (as ops/bench.sh does): queues an earlier run or an older build declared (say, the request
 # queue without the x-max-priority this build declares) would be refused by the broker, and messages they still hold
