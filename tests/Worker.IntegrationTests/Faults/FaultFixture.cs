@@ -142,6 +142,10 @@ public sealed class FaultFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Every worker process of these tests ends with them: one left running would answer the next collection's requests.
+        var strays = await WorkerProcess.KillStraysAsync();
+        if (strays > 0)
+            await Console.Error.WriteLineAsync($"[fault tests] killed {strays} worker process(es) that a test left running");
         if (Producer is not null)
             await Producer.DisposeAsync();
         if (Simulator is not null)

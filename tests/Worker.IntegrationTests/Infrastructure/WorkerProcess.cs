@@ -12,6 +12,7 @@ namespace Worker.IntegrationTests.Infrastructure;
 public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private static readonly ConcurrentDictionary<WorkerProcess, byte> Live = new();
     private readonly ConcurrentQueue<string> _output = new();
     private int _disposed;
 
@@ -70,6 +71,7 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        Live[worker] = 0;
         if (WorkerProcessScope.Current is { } scope && !scope.TryAdopt(worker))
         {
             await worker.DisposeAsync();
@@ -88,6 +90,19 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
 
         return worker;
+    }
+
+    /// <summary>
+    /// Kills every worker process still running and returns how many there were: the safety net at the end of a fixture,
+    /// for a test that lost track of one (a worker left running consumes the shared request queue, with that test's
+    /// configuration and a simulator that is gone, in the middle of every later test).
+    /// </summary>
+    public static async Task<int> KillStraysAsync()
+    {
+        var strays = Live.Keys.ToList();
+        foreach (var worker in strays)
+            await worker.DisposeAsync();
+        return strays.Count;
     }
 
     /// <summary>Waits for /health/ready: connected to RabbitMQ and PostgreSQL.</summary>
@@ -196,6 +211,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         // Disposed by its test and again by its scenario's scope: the second time is a no-op.
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
+        Live.TryRemove(this, out _);
 
         try
         {

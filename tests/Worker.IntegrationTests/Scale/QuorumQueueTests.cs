@@ -80,7 +80,11 @@ public sealed class QuorumQueueTests(FaultFixture fixture) : IAsyncLifetime
     {
         Assert.True(await DeclaresAsync(Queue, quorum: onBroker == "quorum"));
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => WorkerProcess.StartAsync(Environment(configured)));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            // Should it start after all, it must not stay running once this test has failed.
+            await using var started = await WorkerProcess.StartAsync(Environment(configured));
+        });
 
         Assert.Contains("exited with 2", failure.Message, StringComparison.Ordinal);
         Assert.Contains($"Messaging:QueueType is {configured}, but the queue '{Queue}'", failure.Message, StringComparison.Ordinal);
