@@ -10,6 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TEST_DB="${TEST_DB:-llm_worker_test}"
 TEST_VHOST="${TEST_VHOST:-worker-tests}"
 ensure_services
+ensure_chromium
 ensure_database "$TEST_DB"
 # A new virtual host every run (as ops/bench.sh does): queues an earlier run or an older build declared (say, the request
 # queue without the x-max-priority this build declares) would be refused by the broker, and messages they still hold
@@ -19,6 +20,8 @@ ensure_vhost "$TEST_VHOST"
 export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/$TEST_VHOST"
 export ConnectionStrings__Postgres="Host=localhost;Database=$TEST_DB;Username=$PG_USER;Password=$PG_PASSWORD"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The browser tests drive Debian's Chromium by path; Playwright must never try to fetch a browser of its own.
+export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 log "Applying the audit schema to $TEST_DB"
 bash "$REPO_ROOT/ops/migrate.sh"
