@@ -50,7 +50,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
     [Fact]
     public async Task A_wrong_token_is_refused_and_the_right_one_opens_the_console_keeping_the_token_in_session_storage_only()
     {
-        await Page.GotoAsync("console/");
+        await OpenConsoleAsync();
         await Expect(Page.Locator("#app")).ToBeHiddenAsync();
 
         await Page.FillAsync("#token", "not-the-ops-token");
@@ -223,10 +223,22 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
     /// <summary>Opens the console and logs in with the ops token; the app is visible after.</summary>
     private async Task LoginAsync()
     {
-        await Page.GotoAsync("console/");
+        await OpenConsoleAsync();
         await Page.FillAsync("#token", ConsoleFixture.Key);
         await Page.ClickAsync("#login");
         await Expect(Page.Locator("#app")).ToBeVisibleAsync(new() { Timeout = UiTimeout });
+    }
+
+    /// <summary>Opens /console/, after checking that its shell is served without a token (it holds no data).</summary>
+    private async Task OpenConsoleAsync()
+    {
+        using (var shell = await _f.Anonymous.GetAsync("console/"))
+        {
+            Assert.True(shell.StatusCode == HttpStatusCode.OK,
+                $"GET /console/ without a token answered {(int)shell.StatusCode}: {await shell.Content.ReadAsStringAsync()}");
+        }
+
+        await Page.GotoAsync("console/");
     }
 
     /// <summary>Whether any entry of <paramref name="storage"/> (sessionStorage or localStorage) holds <paramref name="value"/>.</summary>

@@ -55,6 +55,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>Sends the ops token, as the console does.</summary>
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>Sends no Authorization header, as a browser fetching the console's static shell.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         await AuditDatabase.MigrateAsync(TestEnvironment.Postgres);
@@ -89,6 +92,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
         Client = new HttpClient { BaseAddress = BaseAddress };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        Anonymous = new HttpClient { BaseAddress = BaseAddress };
 
         await SendTrafficAsync();
     }
@@ -151,6 +155,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
             Client.Dispose();
         }
+
+        Anonymous?.Dispose();
 
         if (Producer is not null)
             await Producer.DisposeAsync();
