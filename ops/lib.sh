@@ -27,6 +27,9 @@ wait_for() { # wait_for <what> <seconds> <command...>
 ensure_packages() {
   local missing=()
   command -v dotnet >/dev/null || die "the .NET 10 SDK is required (dotnet on PATH)"
+  # The Worker build builds the ops console (src/Worker.Console) with npm.
+  command -v npm >/dev/null && command -v node >/dev/null ||
+    die "node and npm (Node 18 or later) are required to build the ops console: apt-get install nodejs npm, or https://nodejs.org"
   [ -x /usr/sbin/rabbitmq-server ] || [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ -d /etc/postgresql ] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)

@@ -101,6 +101,8 @@ echo "GET /metrics/providers?window=1h"
 ops "/metrics/providers?window=1h" | head -c 2500; echo
 echo "GET /providers"
 ops "/providers" | head -c 2500; echo
+echo "GET /status?window=1h"
+ops "/status?window=1h" | head -c 2500; echo
 if [ ${#simulated[@]} -gt 0 ]; then
   # The demo's last scenario parked a request while both providers were down; they are healthy again now.
   export WORKER_URL="$ASPNETCORE_URLS"
@@ -109,6 +111,7 @@ if [ ${#simulated[@]} -gt 0 ]; then
   log "Replaying them now that the providers are back (ops/ops.sh dead-letters replay --all):"
   bash "$REPO_ROOT/ops/ops.sh" dead-letters replay --all
 fi
+log "Ops console: $ASPNETCORE_URLS/console/ (sign in with the ops token)"
 if $generated_ops_key; then
   log "Ops token for this session: export OPS_API_KEY=$OPS_API_KEY (set your own OPS_API_KEY to choose it)"
 fi

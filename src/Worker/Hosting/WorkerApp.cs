@@ -8,6 +8,7 @@ using Worker.LastResort;
 using Worker.Messaging;
 using Worker.Metrics;
 using Worker.Ops;
+using Worker.OpsConsole;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Providers;
@@ -53,6 +54,7 @@ public static class WorkerApp
         builder.Services.AddWorkerMetrics();                      // Metrics/: the worker's meter
         builder.Services.AddWorkerHealth();                       // Health/: liveness and readiness
         builder.Services.AddOpsApi(builder.Configuration);        // Ops/: the ops HTTP API
+        builder.Services.AddOpsConsole();                         // OpsConsole/: GET /status, /metrics/series and the page at /console/
         builder.Services.AddRetention();                          // Retention/: sweeps old rows
         builder.Services.AddDeadLetters(builder.Configuration);   // DeadLetters/: parking, the error queue, replays
 
@@ -63,6 +65,7 @@ public static class WorkerApp
         app.MapWorkerHealth();
         app.MapOpsApi();
         app.MapDeadLetters();
+        app.MapOpsConsole();
         return app;
     }
 }
