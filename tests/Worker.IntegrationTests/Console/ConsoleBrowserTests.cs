@@ -113,7 +113,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
         foreach (var chart in ChartNames)
             await Expect(Page.Locator($"#charts [data-chart=\"{chart}\"] canvas").First).ToBeAttachedAsync(new() { Timeout = UiTimeout });
 
-        await Page.Locator("#providers").ScrollIntoViewIfNeededAsync();
+        await ScrollToSectionOfAsync("#providers");
         await Screenshots.TakeAsync(Page, "console-providers.png");
     }
 
@@ -138,7 +138,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
         await Expect(Page.Locator("#dry-run")).ToBeEnabledAsync();
         await Expect(Page.Locator("#archive")).ToBeEnabledAsync();
         await Expect(Page.Locator("#replay")).ToBeDisabledAsync();
-        await Page.Locator("#dead-letter-groups").ScrollIntoViewIfNeededAsync();
+        await ScrollToSectionOfAsync("#dead-letter-groups");
         await Screenshots.TakeAsync(Page, "console-dead-letters.png");
 
         await Page.ClickAsync("#dry-run");
@@ -155,7 +155,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
         await Expect(operation).ToHaveAttributeAsync("data-operation-id", new Regex("^[0-9a-f-]{36}$"), new() { Timeout = UiTimeout });
         await Expect(operation).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = ReplayTimeout });
         await Expect(operation).ToContainTextAsync(new Regex(@"2\s+succeeded|succeeded\W*2", RegexOptions.IgnoreCase), new() { Timeout = ReplayTimeout });
-        await operation.ScrollIntoViewIfNeededAsync();
+        await ScrollToSectionOfAsync("#dead-letter-groups");
         await Screenshots.TakeAsync(Page, "console-replay-done.png");
 
         // What the page showed is what happened: one operation by "console", one new answer per request, one call each.
@@ -204,7 +204,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
         Assert.Contains("gemini-2.5-flash", timeline, StringComparison.Ordinal);
         Assert.Contains("gpt-4o-mini", timeline, StringComparison.Ordinal);
         await Expect(Page.Locator("#lookup-error")).ToBeHiddenAsync();
-        await Page.Locator("#timeline").ScrollIntoViewIfNeededAsync();
+        await ScrollToSectionOfAsync("#timeline");
         await Screenshots.TakeAsync(Page, "console-request.png");
 
         var unknown = Guid.NewGuid();
@@ -240,6 +240,10 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
 
         await Page.GotoAsync("console/");
     }
+
+    /// <summary>Scrolls the section holding <paramref name="selector"/> to the top of the viewport, for a screenshot of it.</summary>
+    private Task ScrollToSectionOfAsync(string selector) =>
+        Page.Locator(selector).EvaluateAsync("e => (e.closest('section') ?? e).scrollIntoView({ block: 'start' })");
 
     /// <summary>Whether any entry of <paramref name="storage"/> (sessionStorage or localStorage) holds <paramref name="value"/>.</summary>
     private Task<bool> StoredAnywhereAsync(string value, string storage) =>
