@@ -233,7 +233,9 @@ async function dryRun() {
   const accepted = await api('/dead-letters/replay', { method: 'POST', body: { filter: { group: openGroup }, dryRun: true } });
   const result = $('#dry-run-result');
   result.dataset.selected = String(accepted.selected);
-  result.textContent = `A replay would send ${accepted.selected} parked item(s) of this group back to the request queue. Press Replay to do it.`;
+  result.textContent = accepted.selected === 0
+    ? 'A replay would send nothing: no item of this group is parked and replayable.'
+    : `A replay would send ${accepted.selected} parked item(s) of this group back to the request queue. Press Replay to do it.`;
   result.hidden = false;
   $('#replay').disabled = accepted.selected === 0;
 }
