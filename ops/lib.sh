@@ -72,6 +72,16 @@ ensure_vhost() { # ensure_vhost <name>: a RabbitMQ virtual host of its own keeps
   as_root rabbitmqctl set_permissions -p "$1" guest '.*' '.*' '.*' >/dev/null
 }
 
+ensure_chromium() { # the browser tests drive Debian's Chromium (Playwright cannot download a browser of its own here)
+  local path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ -x "$path" ]; then return 0; fi
+  [ -z "${CHROMIUM_PATH:-}" ] || die "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"
+  log "Installing chromium from Debian packages (for the console's browser tests)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  [ -x "$path" ] || die "apt-get installed chromium, but $path is not there"
+}
+
 ensure_services() {
   ensure_packages
   ensure_rabbitmq

@@ -10,6 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TEST_DB="${TEST_DB:-llm_worker_test}"
 TEST_VHOST="${TEST_VHOST:-worker-tests}"
 ensure_services
+ensure_chromium
 # A new database every run too: rows an earlier run left (tens of thousands after a day of runs) slow the metrics
 # queries, and a table an older build created differently would not be re-created by the migrations.
 as_root su postgres -c "psql -q -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS \"$TEST_DB\" WITH (FORCE)'" >/dev/null
@@ -22,6 +23,8 @@ ensure_vhost "$TEST_VHOST"
 export ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/$TEST_VHOST"
 export ConnectionStrings__Postgres="Host=localhost;Database=$TEST_DB;Username=$PG_USER;Password=$PG_PASSWORD"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The browser tests drive Debian's Chromium by path; Playwright must never try to fetch a browser of its own.
+export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 log "Applying the audit schema to $TEST_DB"
 bash "$REPO_ROOT/ops/migrate.sh"

@@ -142,5 +142,5 @@ public static class TestServices
             ? new UriBuilder(connectionString) { Password = "***" }.Uri.ToString()
             : new NpgsqlConnectionStringBuilder(connectionString) { Password = "***" }.ConnectionString;
 
-    private static void Log(string message) => Console.Error.WriteLine($"[integration tests] services: {message}");
+    private static void Log(string message) => System.Console.Error.WriteLine($"[integration tests] services: {message}");
 }
