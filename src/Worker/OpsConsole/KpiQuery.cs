@@ -11,7 +11,7 @@ public sealed class KpiQuery(NpgsqlDataSource dataSource)
     // outage through ix_breaker_events_provider_model_at. Each part's cost grows with the window, not the tables.
     private static readonly string Sql = $"""
         WITH finished AS (
-            SELECT status, fallback_used, received_at, completed_at
+            SELECT status, fallback_used, received_at, completed_at, route->>'tier' AS tier, input_tokens, output_tokens, estimated_cost_usd
             FROM requests
             WHERE status IN ('{RequestStatus.Succeeded}', '{RequestStatus.Failed}', '{RequestStatus.Parked}')
               AND received_at >= @since AND received_at < @until
@@ -21,7 +21,12 @@ public sealed class KpiQuery(NpgsqlDataSource dataSource)
                    count(*) FILTER (WHERE status = '{RequestStatus.Succeeded}') AS succeeded,
                    count(*) FILTER (WHERE status = '{RequestStatus.Succeeded}' AND fallback_used) AS fell_back,
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - received_at))
-                       FILTER (WHERE status = '{RequestStatus.Succeeded}' AND completed_at IS NOT NULL) AS p95_s
+                       FILTER (WHERE status = '{RequestStatus.Succeeded}' AND completed_at IS NOT NULL) AS p95_s,
+                   -- Routed by route hints (a tier that is not "chain:<name>"), answered: what cost_saved is estimated from.
+                   count(*) FILTER (WHERE status = '{RequestStatus.Succeeded}' AND tier NOT LIKE 'chain:%') AS routed,
+                   coalesce(sum(input_tokens::bigint) FILTER (WHERE status = '{RequestStatus.Succeeded}' AND tier NOT LIKE 'chain:%'), 0) AS routed_in,
+                   coalesce(sum(output_tokens::bigint) FILTER (WHERE status = '{RequestStatus.Succeeded}' AND tier NOT LIKE 'chain:%'), 0) AS routed_out,
+                   coalesce(sum(estimated_cost_usd) FILTER (WHERE status = '{RequestStatus.Succeeded}' AND tier NOT LIKE 'chain:%'), 0) AS routed_cost
             FROM finished
         ),
         spend AS (
@@ -44,7 +49,8 @@ public sealed class KpiQuery(NpgsqlDataSource dataSource)
         )
         SELECT req.finished, req.succeeded, req.fell_back, req.p95_s,
                spend.attempts, spend.cost_usd,
-               (SELECT count(*) FROM recoveries), (SELECT avg(took_s)::float8 FROM recoveries)
+               (SELECT count(*) FROM recoveries), (SELECT avg(took_s)::float8 FROM recoveries),
+               req.routed, req.routed_in, req.routed_out, req.routed_cost
         FROM req, spend
         """;
 
@@ -63,6 +69,9 @@ public sealed class KpiQuery(NpgsqlDataSource dataSource)
             Calls: reader.GetInt64(4),
             CostUsd: reader.GetDecimal(5),
             Recoveries: reader.GetInt64(6),
-            MttrSeconds: reader.IsDBNull(7) ? null : reader.GetDouble(7));
+            MttrSeconds: reader.IsDBNull(7) ? null : reader.GetDouble(7))
+        {
+            Routed = new RoutedUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetDecimal(11)),
+        };
     }
 }

@@ -22,6 +22,31 @@ public sealed record KpiFigures(long Finished, long Succeeded, long FellBack, do
     public double? Availability => Finished == 0 ? null : (double)Succeeded / Finished;
 
     public double? FallbackRate => Succeeded == 0 ? null : (double)FellBack / Succeeded;
+
+    /// <summary>The answered requests that were routed by route hints, with their billed tokens and cost.</summary>
+    public RoutedUsage Routed { get; init; } = RoutedUsage.None;
+
+    /// <summary>What routing saved, estimated (<see cref="RoutedUsage.SavedAgainst"/>); null when nothing was routed or unpriced.</summary>
+    public decimal? CostSavedUsd { get; init; }
+}
+
+/// <summary>Requests answered after routing by route hints, their billed tokens and what they cost.</summary>
+public sealed record RoutedUsage(long Requests, long InputTokens, long OutputTokens, decimal CostUsd)
+{
+    public static readonly RoutedUsage None = new(0, 0, 0, 0);
+
+    /// <summary>
+    /// The same tokens at <paramref name="baseline"/>'s prices (the <c>default</c> chain's first model) minus what they cost;
+    /// null when nothing was routed or the baseline has no price. An estimate: another model would have used another
+    /// tokenizer and answer length, and might have needed a retry or a fallback.
+    /// </summary>
+    public decimal? SavedAgainst(Audit.ModelPrice? baseline)
+    {
+        if (Requests == 0 || baseline is null)
+            return null;
+        var atBaseline = InputTokens * baseline.InputPerMillion / 1_000_000m + OutputTokens * baseline.OutputPerMillion / 1_000_000m;
+        return Math.Round(atBaseline - CostUsd, 6);
+    }
 }
 
 /// <summary>Turns <see cref="KpiFigures"/> into tiles. No I/O: unit-tested on its own.</summary>
@@ -58,9 +83,9 @@ public static class Kpis
         new(Cost, f.Calls == 0 ? null : (double)Math.Round(f.CostUsd, 6), "USD", (double?)t.CostUsd, (double?)(t.CostAmberUsd ?? t.CostUsd),
             f.Calls == 0 ? None : StateOf((double)f.CostUsd, (double?)t.CostUsd, (double?)(t.CostAmberUsd ?? t.CostUsd), higherIsBetter: false),
             "USD of the provider calls started in the window, as priced from their token counts (calls of a model without a price count 0)."),
-        new(CostSaved, null, "USD", null, null, None,
-            "Not computed: the audit trail records the route a request took and what it cost, but not what its default chain would have cost. " +
-            "Pricing the same tokens at the default model's price would ignore other tokenizers, answer lengths, retries and fallbacks, so no honest figure exists."),
+        new(CostSaved, f.CostSavedUsd is { } saved ? (double)saved : null, "USD", null, null, None,
+            "What routing saved, estimated: for the requests received in the window that succeeded after routing by route hints, their billed " +
+            "tokens priced at the default chain's first model, minus what they cost. Not judged against a target."),
     ];
 
     /// <summary>

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using Worker.Audit;
+using Worker.Chain;
 using Worker.Budgets;
 using Worker.ProviderHealth;
 
@@ -24,6 +26,8 @@ public sealed class StatusService(
     PostgresTenantBudgets budgets,
     IOptions<ProviderHealthOptions> healthOptions,
     IOptions<ConsoleOptions> options,
+    ChainCatalog chains,
+    IOptions<PricingOptions> pricing,
     TimeProvider time)
 {
     public async Task<StatusReport> GetAsync(ConsoleWindow window, CancellationToken cancellationToken)
@@ -31,6 +35,7 @@ public sealed class StatusService(
         var until = time.GetUtcNow();
         var since = until - window.Span;
         var figures = await kpis.RunAsync(since, until, cancellationToken);
+        figures = figures with { CostSavedUsd = figures.Routed.SavedAgainst(BaselinePrice()) };
         var tiles = Kpis.From(figures, options.Value.Targets);
         var providers = await ProvidersAsync(until, cancellationToken);
         var standings = providers.Select(p => new ProviderStanding(p.Provider, p.Model, p.State, p.Reason, p.BadSince)).ToList();
@@ -39,6 +44,10 @@ public sealed class StatusService(
             await latency.RunAsync(until, cancellationToken), await budgets.TodayAsync(cancellationToken), until);
         return new StatusReport(window.Name, since, until, tiles, recommendations, providers);
     }
+
+    /// <summary>The price of the default chain's first model: what a request would have run on without route hints.</summary>
+    private ModelPrice? BaselinePrice() =>
+        chains.TryGet(null, out var steps) && steps.Count > 0 && pricing.Value.TryGetValue(steps[0].Model, out var price) ? price : null;
 
     private async Task<IReadOnlyList<ProviderStatus>> ProvidersAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -1,3 +1,7 @@
+using Worker.Chain;
+using Worker.Audit;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json.Nodes;
 using Npgsql;
@@ -70,8 +74,10 @@ public sealed class ConsoleApiTests(OpsFixture fixture) : IAsyncLifetime
         Assert.Equal(expected.Recoveries.Average(), (double)Kpi(status, "mttr")["value"]!, 3);
         Assert.Equal(Percentile95(expected.SucceededSeconds), (double)Kpi(status, "p95")["value"]!, 3);
         Assert.Equal((double)expected.Cost, (double)Kpi(status, "cost")["value"]!, 6);
+        // Routed requests' billed tokens at the default chain's first model's price, minus what they cost; none routed: no figure.
         var saved = Kpi(status, "cost_saved");
-        Assert.Equal((null, "none"), ((double?)saved["value"], (string?)saved["state"]));
+        Assert.Equal("none", (string?)saved["state"]);
+        Assert.Equal(await ExpectedSavingAsync(since, until), (double?)saved["value"]);
         Assert.All(status["kpis"]!.AsArray(), k => Assert.False(string.IsNullOrEmpty((string?)k!["definition"])));
         Assert.NotNull(status["recommendations"]!.AsArray());
         Assert.NotNull(status["providers"]!.AsArray());
@@ -218,6 +224,26 @@ public sealed class ConsoleApiTests(OpsFixture fixture) : IAsyncLifetime
     private sealed record Expected(long Finished, long Succeeded, long FellBack, List<double> SucceededSeconds, decimal Cost, List<double> Recoveries);
 
     /// <summary>The KPI figures worked out in C# from every row of the window, as a check on the SQL.</summary>
+    private async Task<double?> ExpectedSavingAsync(DateTimeOffset since, DateTimeOffset until)
+    {
+        var services = fixture.Worker.Services;
+        Assert.True(services.GetRequiredService<ChainCatalog>().TryGet(null, out var steps));
+        var price = services.GetRequiredService<IOptions<PricingOptions>>().Value[steps[0].Model];
+        await using var command = fixture.Database.CreateCommand("""
+            SELECT count(*), coalesce(sum(input_tokens::bigint), 0), coalesce(sum(output_tokens::bigint), 0), coalesce(sum(estimated_cost_usd), 0)
+            FROM requests
+            WHERE status = 'succeeded' AND route->>'tier' NOT LIKE 'chain:%' AND received_at >= $1 AND received_at < $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = until.ToUniversalTime() });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        if (reader.GetInt64(0) == 0)
+            return null;
+        var atBaseline = reader.GetInt64(1) * price.InputPerMillion / 1_000_000m + reader.GetInt64(2) * price.OutputPerMillion / 1_000_000m;
+        return (double)Math.Round(atBaseline - reader.GetDecimal(3), 6);
+    }
+
     private async Task<Expected> ExpectedAsync(DateTimeOffset since, DateTimeOffset until)
     {
         long finished = 0, succeeded = 0, fellBack = 0;

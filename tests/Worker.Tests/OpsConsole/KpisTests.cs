@@ -73,11 +73,24 @@ public class KpisTests
     }
 
     [Fact]
-    public void Cost_saved_is_never_computed_and_says_why()
+    public void Cost_saved_shows_the_estimate_unjudged_and_none_without_routed_requests()
     {
-        var saved = Tile(Kpis.From(new KpiFigures(10, 10, 0, 1, 10, 1m, 0, null), Targets), "cost_saved");
+        var none = Tile(Kpis.From(new KpiFigures(10, 10, 0, 1, 10, 1m, 0, null), Targets), "cost_saved");
+        var saved = Tile(Kpis.From(new KpiFigures(10, 10, 0, 1, 10, 1m, 0, null) { CostSavedUsd = 0.4m }, Targets), "cost_saved");
 
-        Assert.Equal((null, "none"), (saved.Value, saved.State));
+        Assert.Equal((null, "none"), (none.Value, none.State));
+        Assert.Equal((0.4, "none", "USD"), (saved.Value, saved.State, saved.Unit));
         Assert.Contains("default chain", saved.Definition, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Routed_tokens_at_the_baseline_price_minus_their_cost_is_the_saving()
+    {
+        // 2M input and 1M output tokens: $2.50 + $10 at a $1.25/$10 baseline; they cost $3.
+        var routed = new RoutedUsage(Requests: 40, InputTokens: 2_000_000, OutputTokens: 1_000_000, CostUsd: 3m);
+
+        Assert.Equal(9.5m, routed.SavedAgainst(new Worker.Audit.ModelPrice { InputPerMillion = 1.25m, OutputPerMillion = 10m }));
+        Assert.Null(routed.SavedAgainst(null));
+        Assert.Null(RoutedUsage.None.SavedAgainst(new Worker.Audit.ModelPrice { InputPerMillion = 1m, OutputPerMillion = 1m }));
     }
 }

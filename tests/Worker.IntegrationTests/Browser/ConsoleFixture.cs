@@ -18,7 +18,7 @@ using Worker.Simulator;
 using Worker.Simulator.Calls;
 using Worker.Simulator.Faults;
 
-namespace Worker.IntegrationTests.Console;
+namespace Worker.IntegrationTests.Browser;
 
 /// <summary>
 /// What the console shows, on real parts: the simulator over HTTP, the worker host as Program.cs builds it with the ops

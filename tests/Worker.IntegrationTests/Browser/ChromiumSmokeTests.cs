@@ -5,7 +5,7 @@ using Worker.IntegrationTests.Infrastructure;
 using Worker.Simulator;
 using static Microsoft.Playwright.Assertions;
 
-namespace Worker.IntegrationTests.Console;
+namespace Worker.IntegrationTests.Browser;
 
 /// <summary>
 /// Whether Chromium and Playwright work on this machine at all, in seconds and without the worker: a page served by

@@ -10,7 +10,7 @@ using Worker.IntegrationTests.Infrastructure;
 using Worker.Persistence;
 using static Microsoft.Playwright.Assertions;
 
-namespace Worker.IntegrationTests.Console;
+namespace Worker.IntegrationTests.Browser;
 
 /// <summary>
 /// The ops console as a person uses it, in headless Chromium against a real worker, simulator, RabbitMQ and PostgreSQL:
