@@ -781,6 +781,11 @@ namespace Worker.Migrations
                         .HasColumnType("character varying(128)")
                         .HasColumnName("tenant");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("trace_parent");
+
                     b.HasKey("RequestId")
                         .HasName("PK_requests");
 

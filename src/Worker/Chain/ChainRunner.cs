@@ -57,7 +57,24 @@ public sealed class ChainRunner(
     /// <summary>Runs the chain from <paramref name="start"/> (the beginning, or where a deferred run stopped).</summary>
     public async Task<ChainOutcome> RunAsync(CompletionRequested request, IReadOnlyList<ChainStep> steps, ChainStart start, CancellationToken cancellationToken)
     {
+        using var span = ChainSpans.StartRun(request, start);
         var run = new Run(request, start, time.GetUtcNow(), options.Value);
+        try
+        {
+            var outcome = await RunStepsAsync(run, steps, start, cancellationToken);
+            ChainSpans.EndRun(span, outcome);
+            return outcome;
+        }
+        finally
+        {
+            // A call cut short by shutdown has no decision after it; its span still ends.
+            run.Call?.Dispose();
+        }
+    }
+
+    private async Task<ChainOutcome> RunStepsAsync(Run run, IReadOnlyList<ChainStep> steps, ChainStart start, CancellationToken cancellationToken)
+    {
+        var request = run.Request;
         var deadline = request.Deadline;
 
         if (deadline is { } d && time.GetUtcNow() >= d)
@@ -139,7 +156,7 @@ public sealed class ChainRunner(
                 }
 
                 startedAt = time.GetUtcNow();
-                var result = await CallThroughBreakerAsync(step, provider, providerRequest, slot!, deadline, lastChance: false, cancellationToken);
+                var result = await CallThroughBreakerAsync(run, step, attempt, provider, providerRequest, slot!, deadline, lastChance: false, cancellationToken);
                 await SettleAsync(run, step, charge, result, cancellationToken);
                 if (result is null)
                 {
@@ -152,7 +169,7 @@ public sealed class ChainRunner(
 
                 if (result is ProviderSuccess success)
                 {
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success));
+                    run.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success));
                     Log.Answered(logger, request.RequestId, step.Provider, step.Model, attempt, (long)(endedAt - startedAt).TotalMilliseconds);
                     return run.Answered(success, step);
                 }
@@ -164,7 +181,7 @@ public sealed class ChainRunner(
                 if (action == FailureAction.RetryOnce && !retriedOnce)
                 {
                     retriedOnce = true;
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, TimeSpan.Zero, null, $"one more call after {errorClass}"));
+                    run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, TimeSpan.Zero, null, $"one more call after {errorClass}"));
                     Log.Retrying(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, 0);
                     continue;
                 }
@@ -172,7 +189,7 @@ public sealed class ChainRunner(
                 if (action == FailureAction.FailRequest)
                 {
                     const string invalid = "the provider rejected the request as invalid";
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, invalid));
+                    run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, invalid));
                     Log.GivingUp(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, invalid);
                     return run.Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}");
                 }
@@ -194,7 +211,7 @@ public sealed class ChainRunner(
                     else if (delay <= run.Options.InProcessWaitLimit || !run.Options.DeferralEnabled)
                     {
                         retries.Made(failure.Class);
-                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {retry} of {policy.MaxRetries}"));
+                        run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Retried, delay, null, $"retry {retry} of {policy.MaxRetries}"));
                         Log.Retrying(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, (long)delay.TotalMilliseconds);
                         await Task.Delay(delay, time, cancellationToken);
                         continue;
@@ -207,7 +224,7 @@ public sealed class ChainRunner(
                     {
                         // The wait is long: hand the consumer slot back and resume this step later, durably.
                         var note = failure.RetryAfter is { } asked ? $"Retry-After {asked.TotalSeconds:0.#} s" : $"backoff {delay.TotalSeconds:0.#} s";
-                        run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Deferred, delay, null,
+                        run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.Deferred, delay, null,
                             $"retry {retry} of {policy.MaxRetries} deferred: {note}"));
                         return Deferred(run, step, attempt + 1, endedAt + delay, DeferralKinds.Retry, $"{step.Provider}/{step.Model} {errorClass}: {note}");
                     }
@@ -225,12 +242,12 @@ public sealed class ChainRunner(
                 if (isLastStep)
                 {
                     why += "; no step left";
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, why));
+                    run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, why));
                     Log.GivingUp(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, why);
                 }
                 else
                 {
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.FellBack, null, null, why));
+                    run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.FellBack, null, null, why));
                     Log.FallingBack(logger, request.RequestId, step.Provider, step.Model, attempt, errorClass, failure.HttpStatus, why);
                 }
 
@@ -289,7 +306,7 @@ public sealed class ChainRunner(
 
             var attempt = run.Attempts.Where(a => a.StepIndex == step.Index).Max(a => a.Attempt) + 1;
             var startedAt = time.GetUtcNow();
-            var result = await CallThroughBreakerAsync(step, provider, request, slot, deadline, lastChance: true, cancellationToken);
+            var result = await CallThroughBreakerAsync(run, step, attempt, provider, request, slot, deadline, lastChance: true, cancellationToken);
             await SettleAsync(run, step, charge, result, cancellationToken);
             var endedAt = time.GetUtcNow();
             switch (result)
@@ -297,11 +314,11 @@ public sealed class ChainRunner(
                 case null:
                     continue;
                 case ProviderSuccess success:
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success, LastChanceNote));
+                    run.Add(Record(step, attempt, startedAt, endedAt, null, Decision.Answered, null, success, LastChanceNote));
                     Log.Answered(logger, run.Request.RequestId, step.Provider, step.Model, attempt, (long)(endedAt - startedAt).TotalMilliseconds);
                     return run.Answered(success, step);
                 case ProviderFailure failure:
-                    run.Attempts.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, LastChanceNote));
+                    run.Add(Record(step, attempt, startedAt, endedAt, failure, Decision.GaveUp, null, null, LastChanceNote));
                     Log.GivingUp(logger, run.Request.RequestId, step.Provider, step.Model, attempt, failure.Class.ToWireName(), failure.HttpStatus, LastChanceNote);
                     if (step.ActionFor(failure.Class) == FailureAction.FailRequest)
                         return run.Failed(FailureReasons.InvalidRequest, $"{step.Provider}/{step.Model} rejected the request: {failure.Detail}");
@@ -385,13 +402,13 @@ public sealed class ChainRunner(
     /// One call through the step's breaker, with the attempt timeout cut to the time left; null when the breaker refused.
     /// The outcome goes to the provider's in-flight limit (<paramref name="slot"/>), and a 429 to its budget.
     /// </summary>
-    private async Task<ProviderResult?> CallThroughBreakerAsync(ChainStep step, ICompletionProvider provider, ProviderRequest request,
-        AdaptiveConcurrency.CallSlot slot, DateTimeOffset? deadline, bool lastChance, CancellationToken cancellationToken)
+    private async Task<ProviderResult?> CallThroughBreakerAsync(Run run, ChainStep step, int attempt, ICompletionProvider provider,
+        ProviderRequest request, AdaptiveConcurrency.CallSlot slot, DateTimeOffset? deadline, bool lastChance, CancellationToken cancellationToken)
     {
         var remaining = deadline - time.GetUtcNow();
         var timeout = remaining is { } left && left < step.Timeout ? left : step.Timeout;
         var result = await breakers.ExecuteAsync(step.Provider, step.Model,
-            ct => CallAsync(provider, ForStep(request, step), timeout, ct), cancellationToken, lastChance: lastChance);
+            ct => CallAsync(run, step, attempt, provider, ForStep(request, step), timeout, ct), cancellationToken, lastChance: lastChance);
         if (result is not null)
             budgets.Quotas.Record(step.Provider, step.Model, result);
         var rateLimited = result is ProviderFailure { Class: ErrorClass.RateLimited } failure ? failure : null;
@@ -480,20 +497,33 @@ public sealed class ChainRunner(
     };
 
     /// <summary>One call under the attempt timeout; an answer is then checked against what the request asked for (<see cref="OutputCheck"/>).</summary>
-    private async Task<ProviderResult> CallAsync(ICompletionProvider provider, ProviderRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <remarks>The call's span stays open in <see cref="Run.Call"/> until the decision after the call is recorded.</remarks>
+    private async Task<ProviderResult> CallAsync(Run run, ChainStep step, int attempt, ICompletionProvider provider, ProviderRequest request,
+        TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var span = run.Call = ChainSpans.StartCall(run.Request, step, attempt, provider, request);
+        var started = time.GetTimestamp();
         using var timeoutSource = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        ProviderResult result;
         try
         {
-            var result = await provider.CompleteAsync(request, linked.Token);
-            return result is ProviderSuccess answer ? OutputCheck.Check(request, answer) : result;
+            result = await provider.CompleteAsync(request, linked.Token);
+            result = result is ProviderSuccess answer ? OutputCheck.Check(request, answer) : result;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // Our own attempt timeout: a classified failure, never a bare cancellation that would look like shutdown.
-            return new ProviderFailure(ErrorClass.Timeout, $"no answer within {timeout.TotalMilliseconds:0} ms");
+            result = new ProviderFailure(ErrorClass.Timeout, $"no answer within {timeout.TotalMilliseconds:0} ms");
         }
+        catch (Exception e)
+        {
+            ChainSpans.Threw(span, e, time.GetElapsedTime(started));
+            throw;
+        }
+
+        ChainSpans.Returned(span, result, time.GetElapsedTime(started));
+        return result;
     }
 
     /// <param name="down">Set when the step was skipped because it is down (breaker, pacing): the attempt it was at, and when it may be back.</param>
@@ -568,6 +598,20 @@ public sealed class ChainRunner(
             (int)Math.Min(int.MaxValue, (long)PromptEstimate.Tokens(request) + (request.MaxOutputTokens ?? 0));
 
         public List<AttemptRecord> Attempts { get; } = [];
+
+        /// <summary>The span of the call made last, open until the decision after it is recorded (<see cref="Add"/>).</summary>
+        public System.Diagnostics.Activity? Call { get; set; }
+
+        /// <summary>Records a call or a skip; a call's record ends its span with the decision taken.</summary>
+        public void Add(AttemptRecord record)
+        {
+            Attempts.Add(record);
+            if (record.CallMade && Call is { } call)
+            {
+                Call = null;
+                ChainSpans.Decided(call, record.Decision);
+            }
+        }
 
         /// <summary>The records of steps skipped because they cannot serve the request at all (capabilities, schema dialect).</summary>
         public List<int> Unservable { get; } = [];

@@ -8,6 +8,7 @@ using Worker.Messaging;
 using Worker.Persistence;
 using Worker.ProviderHealth;
 using Worker.Requests;
+using Worker.Telemetry;
 
 namespace Worker.DeadLetters;
 
@@ -45,6 +46,9 @@ public sealed class ReplayRunner(
     private static readonly TimeSpan MaxChainLook = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FailureBackoff = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>The span around a replayed request's send: a new trace, linked to the trace the request began in.</summary>
+    public const string ReplaySpan = "worker.replay";
 
     /// <summary>A new operation was recorded: look now rather than at the next poll.</summary>
     public void Wake()
@@ -159,9 +163,12 @@ public sealed class ReplayRunner(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        string? status = null, message = null;
+        string? status = null, message = null, traceParent = null;
         Guid? requestId = null;
-        await using (var read = new NpgsqlCommand("SELECT status, message::text, request_id FROM dead_letters WHERE id = @id FOR UPDATE", connection))
+        await using (var read = new NpgsqlCommand("""
+            SELECT d.status, d.message::text, d.request_id, (SELECT r.trace_parent FROM requests r WHERE r.request_id = d.request_id)
+            FROM dead_letters d WHERE d.id = @id FOR UPDATE
+            """, connection))
         {
             read.Parameters.AddWithValue("id", deadLetterId);
             await using var reader = await read.ExecuteReaderAsync(cancellationToken);
@@ -170,6 +177,7 @@ public sealed class ReplayRunner(
                 status = reader.GetString(0);
                 message = reader.IsDBNull(1) ? null : reader.GetString(1);
                 requestId = reader.IsDBNull(2) ? null : reader.GetGuid(2);
+                traceParent = reader.IsDBNull(3) ? null : reader.GetString(3);
             }
         }
 
@@ -222,6 +230,9 @@ public sealed class ReplayRunner(
         await batch.ExecuteNonQueryAsync(cancellationToken);
 
         var replay = operation.RedirectChain is { } chain ? request! with { Chain = chain } : request!;
+        // A replay is an ops act of its own, maybe days later: a trace of its own, linked to the request's first one.
+        using var span = WorkerActivity.StartResend(ReplaySpan, traceParent, link: true, replay.RequestId);
+        span?.SetTag("worker.replay.operation", operation.Id.ToString());
         await endpoint.Send(replay, send =>
         {
             send.MessageId = ReplayMessageId(operation.Id, deadLetterId);

@@ -15,6 +15,7 @@ using Worker.Providers;
 using Worker.Requests;
 using Worker.Retention;
 using Worker.Routing;
+using Worker.Telemetry;
 using Worker.Tenants;
 
 namespace Worker.Hosting;
@@ -57,6 +58,7 @@ public static class WorkerApp
         builder.Services.AddOpsConsole();                         // OpsConsole/: GET /status, /metrics/series and the page at /console/
         builder.Services.AddRetention();                          // Retention/: sweeps old rows
         builder.Services.AddDeadLetters(builder.Configuration);   // DeadLetters/: parking, the error queue, replays
+        builder.Services.AddWorkerTelemetry(builder.Configuration); // Telemetry/: OTLP traces and metrics, off without OTEL_EXPORTER_OTLP_ENDPOINT
 
         var app = builder.Build();
         // Every options section is validated before anything reads one (mapping the health checks creates the bus), so

@@ -38,6 +38,9 @@ public static class MessagingServiceCollectionExtensions
                     }
                 });
 
+                // MassTransit's meter ("MassTransit": receive, consume, send counts and durations); Telemetry exports it when on.
+                cfg.UseInstrumentation();
+
                 // Producers in other languages may publish plain JSON (content type application/json) instead of
                 // MassTransit's envelope; both are accepted, the envelope stays the default for what we publish.
                 cfg.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: false);

@@ -3,6 +3,7 @@ using Worker.Chain;
 using Worker.Contracts;
 using Worker.Persistence;
 using Worker.Providers;
+using Worker.Telemetry;
 
 namespace Worker.Metrics;
 
@@ -12,7 +13,7 @@ namespace Worker.Metrics;
 /// </summary>
 public sealed class WorkerMetrics
 {
-    public const string MeterName = "Worker";
+    public const string MeterName = WorkerActivity.Name;
 
     private static readonly string FellBack = Decision.FellBack.ToWireName();
 

@@ -17,6 +17,7 @@ public static class AuditSchema
         "20261121030000_DeliveryGuarantees",
         "20261130190217_Routing",
         "20261130221524_ResponseCache",
+        "20261201060007_RequestTraceParent",
     ];
 
     /// <summary>The newest migration this build needs.</summary>

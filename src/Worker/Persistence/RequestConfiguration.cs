@@ -26,6 +26,8 @@ internal sealed class RequestConfiguration : IEntityTypeConfiguration<RequestRow
         e.Property(r => r.Result).HasColumnType("jsonb");
         e.Property(r => r.PayloadHash).HasMaxLength(64);
         e.Property(r => r.ClaimedBy).HasMaxLength(128);
+        // 00-{32 hex}-{16 hex}-{2 hex}: 55 characters.
+        e.Property(r => r.TraceParent).HasMaxLength(64);
         e.HasMany(r => r.Attempts).WithOne().HasForeignKey(a => a.RequestId).OnDelete(DeleteBehavior.Cascade)
             .HasConstraintName("FK_attempts_requests_request_id");
         e.HasIndex(r => r.ReceivedAt);

@@ -98,6 +98,12 @@ public sealed class RequestRow
     /// <summary>Until when the claim holds; renewed while the chain runs. A crashed instance's claim lapses here.</summary>
     public DateTimeOffset? LeaseUntil { get; set; }
 
+    /// <summary>
+    /// The W3C traceparent of the delivery that first claimed the request (when it was traced): a deferral's release
+    /// continues that trace and a replay links to it.
+    /// </summary>
+    public string? TraceParent { get; set; }
+
     public List<AttemptRow> Attempts { get; set; } = [];
 }
 

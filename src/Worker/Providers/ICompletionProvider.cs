@@ -12,6 +12,12 @@ public interface ICompletionProvider
     string Name { get; }
 
     /// <summary>
+    /// Who serves the API, as the OpenTelemetry GenAI conventions name it (gen_ai.provider.name: gcp.gemini, openai,
+    /// anthropic, groq, mistral_ai...); the configured name when no convention fits.
+    /// </summary>
+    string GenAiSystem => Name;
+
+    /// <summary>
     /// Calls the provider once. Failures come back classified as <see cref="ProviderFailure"/>; the only
     /// exception thrown is <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/>
     /// is cancelled (the chain turns an attempt timeout into <see cref="ErrorClass.Timeout"/>).

@@ -15,11 +15,12 @@ internal static class ClaimBatch
     // Sorted by id, so two batches holding the same ids (duplicate deliveries) take their locks in the same order.
     private const string InsertSql = $"""
         INSERT INTO requests (request_id, conversation_id, chain, status, received_at, fallback_used, attempt_count, metadata,
-                              replay_count, prompt_hash, prompt, payload_hash, claimed_by, claim_token, lease_until, tenant)
+                              replay_count, prompt_hash, prompt, payload_hash, claimed_by, claim_token, lease_until, tenant, trace_parent)
         SELECT c.request_id, c.conversation_id, c.chain, '{RequestStatus.InProgress}', c.received_at, FALSE, 0, c.metadata,
-               0, c.prompt_hash, c.prompt, c.payload_hash, c.claimed_by, c.claim_token, now() + @lease, c.tenant
-        FROM unnest(@request_id, @conversation_id, @chain, @received_at, @metadata, @prompt_hash, @prompt, @payload_hash, @claimed_by, @claim_token, @tenant)
-             AS c(request_id, conversation_id, chain, received_at, metadata, prompt_hash, prompt, payload_hash, claimed_by, claim_token, tenant)
+               0, c.prompt_hash, c.prompt, c.payload_hash, c.claimed_by, c.claim_token, now() + @lease, c.tenant, c.trace_parent
+        FROM unnest(@request_id, @conversation_id, @chain, @received_at, @metadata, @prompt_hash, @prompt, @payload_hash, @claimed_by, @claim_token, @tenant,
+                    @trace_parent)
+             AS c(request_id, conversation_id, chain, received_at, metadata, prompt_hash, prompt, payload_hash, claimed_by, claim_token, tenant, trace_parent)
         ORDER BY c.request_id
         ON CONFLICT (request_id) DO NOTHING
         RETURNING claim_token
@@ -50,6 +51,7 @@ internal static class ClaimBatch
         command.Parameters.Add(Sql.Array("claimed_by", NpgsqlDbType.Text, rows, r => r.ClaimedBy));
         command.Parameters.Add(Sql.Array("claim_token", NpgsqlDbType.Uuid, rows, r => r.ClaimToken));
         command.Parameters.Add(Sql.Array("tenant", NpgsqlDbType.Text, rows, r => r.Tenant));
+        command.Parameters.Add(Sql.Array("trace_parent", NpgsqlDbType.Text, rows, r => r.TraceParent));
 
         var inserted = new HashSet<Guid>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))

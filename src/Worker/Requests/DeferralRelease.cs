@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Quartz;
 using Worker.Persistence;
+using Worker.Telemetry;
 
 namespace Worker.Requests;
 
@@ -32,8 +33,13 @@ public sealed class DeferralRelease(
     public const string ResumeAttemptHeader = "X-Resume-Attempt";
     public const string DeferralKindHeader = "X-Deferral-Kind";
 
+    /// <summary>The span around a deferred request's send, a child of the delivery that first claimed it.</summary>
+    public const string ReleaseSpan = "worker.deferral.release";
+
     private const string DueSql = $"""
-        SELECT request_id, message::text, step_index, attempt, kind FROM deferred_requests
+        SELECT request_id, message::text, step_index, attempt, kind,
+               (SELECT r.trace_parent FROM requests r WHERE r.request_id = deferred_requests.request_id)
+        FROM deferred_requests
         WHERE (state = '{DeferralState.Waiting}' AND resume_at <= @now)
            OR (state = '{DeferralState.Released}' AND released_at <= @stale)
         ORDER BY resume_at
@@ -60,7 +66,7 @@ public sealed class DeferralRelease(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var due = new List<(Guid RequestId, string Message, int Step, int Attempt, string Kind)>();
+        var due = new List<(Guid RequestId, string Message, int Step, int Attempt, string Kind, string? TraceParent)>();
         await using (var select = new NpgsqlCommand(DueSql, connection))
         {
             select.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", time.GetUtcNow()));
@@ -68,7 +74,8 @@ public sealed class DeferralRelease(
             select.Parameters.Add(new NpgsqlParameter<int>("batch", options.Value.BatchSize));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
-                due.Add((reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4)));
+                due.Add((reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
 
         if (due.Count == 0)
@@ -89,6 +96,8 @@ public sealed class DeferralRelease(
                 return;
             }
 
+            // The request's own trace goes on: the send, and the consume that resumes the chain, are in it.
+            using var span = WorkerActivity.StartResend(ReleaseSpan, row.TraceParent, link: false, row.RequestId);
             await endpoint.Send(request, send =>
             {
                 send.Headers.Set(ResumeStepHeader, row.Step);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Worker.Telemetry;
 
 namespace Worker.Requests;
 
@@ -34,7 +36,9 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
         _flush = flush;
         _settings = settings;
         _logger = logger;
-        _writers = Enumerable.Range(0, Math.Max(1, settings.Writers)).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        // The writers outlive whoever built this; they must not carry that caller's span (or anything else ambient) forever.
+        using (ExecutionContext.SuppressFlow())
+            _writers = Enumerable.Range(0, Math.Max(1, settings.Writers)).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
     /// <summary>Batches written so far and the items in them.</summary>
@@ -72,6 +76,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
                 continue;
             }
 
+            using var span = StartFlushSpan(batch);
             try
             {
                 var answers = await _flush(items, CancellationToken.None);
@@ -96,6 +101,19 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     }
 
     /// <summary>Stops taking writes, lets the queued ones flush, then returns.</summary>
+    /// <summary>
+    /// The span of one batch write, so its database spans have a place: a child of the first item's span (a batch of one
+    /// stays in its request's trace), linked to every item's. Null when nobody listens.
+    /// </summary>
+    private Activity? StartFlushSpan(List<Pending> batch)
+    {
+        if (!WorkerActivity.Source.HasListeners())
+            return null;
+        var links = batch.Where(p => p.Context != default).Select(p => new ActivityLink(p.Context)).ToList();
+        return WorkerActivity.Source.StartActivity($"worker.group_commit {_name}", ActivityKind.Internal, batch[0].Context,
+            [new("worker.batch.size", batch.Count)], links);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -105,6 +123,9 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private sealed class Pending(TItem item)
     {
         public TItem Item { get; } = item;
+
+        /// <summary>The span of the caller that queued the item, if any: the batch's span links to it.</summary>
+        public ActivityContext Context { get; } = Activity.Current?.Context ?? default;
 
         public TaskCompletionSource<TResult?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -8,6 +8,7 @@ using Worker.Contracts;
 using Worker.Metrics;
 using Worker.Persistence;
 using Worker.ProviderHealth;
+using Worker.Telemetry;
 
 namespace Worker.Requests;
 
@@ -141,6 +142,8 @@ public sealed class RequestLifecycle(
         var row = rows.Started(request, now);
         row.ClaimedBy = AuditText.Clean(health.Value.InstanceName, 128);
         row.ClaimToken = token;
+        // The consume span this delivery runs under: kept by the insert only, so it is the first claim's.
+        row.TraceParent = WorkerActivity.CurrentTraceParent();
         if (await batches.TryClaimNewAsync(row))
         {
             return new RequestClaim(ClaimOutcome.Claimed, token, row.ReceivedAt, RequestStatus.Received, ChainStart.Beginning);

@@ -54,6 +54,8 @@ internal sealed class AnthropicProvider : ICompletionProvider
 
     public string Name { get; }
 
+    public string GenAiSystem => "anthropic";
+
     public string? CannotServe(ProviderRequest request) => AnthropicRequests.CannotServe(request);
 
     public async Task<ProviderResult> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)

@@ -57,6 +57,8 @@ internal sealed class GeminiProvider : ICompletionProvider
 
     public string Name { get; }
 
+    public string GenAiSystem => "gcp.gemini";
+
     /// <inheritdoc />
     public string? CannotServe(ProviderRequest request) => GeminiRequestBuilder.CannotServe(GeminiRequestBuilder.Adapt(request).Request);
 

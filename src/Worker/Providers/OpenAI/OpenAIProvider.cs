@@ -40,6 +40,12 @@ internal sealed class OpenAIProvider : ICompletionProvider
         _time = time;
         _logger = logger;
         _quirks = OpenAICompatPresets.QuirksOf(options.Preset);
+        GenAiSystem = OpenAICompatPresets.Find(options.Preset)?.Name switch
+        {
+            null => "openai",
+            "mistral" => "mistral_ai",
+            var preset => preset,
+        };
         _client = new OpenAIClient(new ApiKeyCredential(options.ApiKey), new OpenAIClientOptions
         {
             Endpoint = options.BaseUrl,
@@ -52,6 +58,8 @@ internal sealed class OpenAIProvider : ICompletionProvider
     }
 
     public string Name { get; }
+
+    public string GenAiSystem { get; }
 
     public string? CannotServe(ProviderRequest request) => ChatRequestTranslation.CannotServe(request, _quirks, Name);
 
