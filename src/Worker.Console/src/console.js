@@ -170,7 +170,9 @@ function drawChart(name, xs, report, pick) {
   const data = [xs];
   report.providers.forEach((p, i) => {
     const byTime = new Map(p.points.map((pt) => [Date.parse(pt.at) / 1000, pt]));
-    series.push({ label: `${p.provider}/${p.model}`, stroke: palette[i % palette.length], width: 1.5, spanGaps: false });
+    series.push({ label: `${p.provider}/${p.model}`, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
+      // Points as well as lines: a value in a single bucket between empty ones has no line to draw.
+      points: { show: true, size: 4 } });
     data.push(xs.map((x) => { const pt = byTime.get(x); return pt ? pick(pt) : null; }));
   });
   const width = Math.max(320, holder.clientWidth || 560);
