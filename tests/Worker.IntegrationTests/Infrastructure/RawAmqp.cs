@@ -41,6 +41,17 @@ public sealed class RawAmqp : IAsyncDisposable
     /// <summary>Deletes a queue and whatever it still holds.</summary>
     public async Task DeleteAsync(string queue) => await _channel.QueueDeleteAsync(queue);
 
+    /// <summary>
+    /// Deletes a worker's request queue with its <c>_error</c> and <c>_skipped</c> queues, and any <paramref name="others"/>:
+    /// left bound to the request exchange, a test's own queue would collect every request later tests publish.
+    /// </summary>
+    public static async Task DeleteRequestQueuesAsync(string requestQueue, params string[] others)
+    {
+        await using var amqp = await ConnectAsync();
+        foreach (var queue in new[] { requestQueue, requestQueue + "_error", requestQueue + "_skipped" }.Concat(others))
+            await amqp.DeleteAsync(queue);
+    }
+
     /// <summary>Declares a queue of our own bound to <paramref name="exchanges"/> and returns every body it receives.</summary>
     public async Task<System.Threading.Channels.ChannelReader<(string Body, IReadOnlyBasicProperties Properties)>> SubscribeAsync(params string[] exchanges)
     {

@@ -43,7 +43,7 @@ public sealed class OwnQueueWorker : IAsyncDisposable
     public static async Task<OwnQueueWorker> StartAsync(string queue, IReadOnlyDictionary<string, string?> settings, Action<SimulatorState>? simulatorSetup = null)
     {
         await AuditDatabase.MigrateAsync(TestEnvironment.Postgres);
-        await DeleteQueuesAsync(queue);
+        await RawAmqp.DeleteRequestQueuesAsync(queue);
         var simulator = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]);
         await simulator.StartAsync();
         simulatorSetup?.Invoke(simulator.Services.GetRequiredService<SimulatorState>());
@@ -78,13 +78,6 @@ public sealed class OwnQueueWorker : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task DeleteQueuesAsync(string queue)
-    {
-        await using var amqp = await RawAmqp.ConnectAsync();
-        foreach (var name in new[] { queue, queue + "_error", queue + "_skipped" })
-            await amqp.DeleteAsync(name);
-    }
-
     public async ValueTask DisposeAsync()
     {
         await Producer.DisposeAsync();
@@ -92,6 +85,6 @@ public sealed class OwnQueueWorker : IAsyncDisposable
         await Worker.DisposeAsync();
         await Simulator.StopAsync();
         await Simulator.DisposeAsync();
-        await DeleteQueuesAsync(Queue);
+        await RawAmqp.DeleteRequestQueuesAsync(Queue);
     }
 }

@@ -20,7 +20,6 @@ namespace Worker.IntegrationTests.Scale;
 public sealed class QuorumQueueTests(FaultFixture fixture) : IAsyncLifetime
 {
     private const string Queue = "it-quorum-requests";
-    private static readonly string[] Queues = [Queue, Queue + "_error", Queue + "_skipped"];
 
     private readonly FaultFixture _f = fixture;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
@@ -29,7 +28,7 @@ public sealed class QuorumQueueTests(FaultFixture fixture) : IAsyncLifetime
     {
         _f.Sim.Clear();
         await _f.CleanSlateAsync();
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue);
     }
 
     [Fact]
@@ -123,16 +122,9 @@ public sealed class QuorumQueueTests(FaultFixture fixture) : IAsyncLifetime
         }
     }
 
-    private static async Task DeleteQueuesAsync()
-    {
-        await using var amqp = await RawAmqp.ConnectAsync();
-        foreach (var queue in Queues)
-            await amqp.DeleteAsync(queue);
-    }
-
     public async Task DisposeAsync()
     {
         _f.Sim.Clear();
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue);
     }
 }

@@ -23,7 +23,6 @@ public sealed class TraceExportTests : IAsyncLifetime
 {
     private const string Queue = "it-otel-requests";
     private const string ResultsQueue = "it-otel-results";
-    private static readonly string[] Queues = [Queue, Queue + "_error", Queue + "_skipped", ResultsQueue];
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(60);
     private OtlpReceiver _receiver = null!;
     private WebApplication _simulator = null!;
@@ -34,7 +33,7 @@ public sealed class TraceExportTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await AuditDatabase.MigrateAsync(TestEnvironment.Postgres);
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue, ResultsQueue);
         _receiver = await OtlpReceiver.StartAsync();
         _simulator = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]);
         await _simulator.StartAsync();
@@ -182,13 +181,6 @@ public sealed class TraceExportTests : IAsyncLifetime
             Assert.DoesNotContain(key, received, StringComparison.Ordinal);
     }
 
-    private static async Task DeleteQueuesAsync()
-    {
-        await using var amqp = await RawAmqp.ConnectAsync();
-        foreach (var queue in Queues)
-            await amqp.DeleteAsync(queue);
-    }
-
     public async Task DisposeAsync()
     {
         await _producer.DisposeAsync();
@@ -198,6 +190,6 @@ public sealed class TraceExportTests : IAsyncLifetime
         await _simulator.DisposeAsync();
         await _receiver.DisposeAsync();
         // Left bound to the request exchange, the queue would collect every request later tests publish.
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue, ResultsQueue);
     }
 }

@@ -24,7 +24,6 @@ namespace Worker.IntegrationTests.Tenants;
 public sealed class TenantLimitTests : IAsyncLifetime
 {
     private const string Queue = "it-tenant-requests";
-    private static readonly string[] Queues = [Queue, Queue + "_error", Queue + "_skipped"];
     private const int Burst = 12;
     private const int Others = 3;
     private readonly NpgsqlDataSource _db = NpgsqlDataSource.Create(TestEnvironment.Postgres);
@@ -36,7 +35,7 @@ public sealed class TenantLimitTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await AuditDatabase.MigrateAsync(TestEnvironment.Postgres);
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue);
         _simulator = SimulatorApp.Build(["--urls", "http://127.0.0.1:0"]);
         await _simulator.StartAsync();
         _sim = _simulator.Services.GetRequiredService<SimulatorState>();
@@ -125,13 +124,6 @@ public sealed class TenantLimitTests : IAsyncLifetime
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task DeleteQueuesAsync()
-    {
-        await using var amqp = await RawAmqp.ConnectAsync();
-        foreach (var queue in Queues)
-            await amqp.DeleteAsync(queue);
-    }
-
     public async Task DisposeAsync()
     {
         await _producer.DisposeAsync();
@@ -140,7 +132,7 @@ public sealed class TenantLimitTests : IAsyncLifetime
         await _simulator.StopAsync();
         await _simulator.DisposeAsync();
         // Left bound to the request exchange, the queue would collect every request later tests publish.
-        await DeleteQueuesAsync();
+        await RawAmqp.DeleteRequestQueuesAsync(Queue);
         await _db.DisposeAsync();
     }
 }
