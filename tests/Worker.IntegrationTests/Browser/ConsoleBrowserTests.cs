@@ -201,8 +201,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture, ChromiumFixture 
         var timeline = await Page.Locator("#timeline").InnerTextAsync();
         foreach (var attempt in attempts)
             Assert.Contains((string)attempt!["provider"]!, timeline, StringComparison.Ordinal);
-        Assert.Contains("gemini-2.5-flash", timeline, StringComparison.Ordinal);
-        Assert.Contains("gpt-4o-mini", timeline, StringComparison.Ordinal);
+        Assert.Contains(ConsoleFixture.PrimaryModel, timeline, StringComparison.Ordinal);
+        Assert.Contains(ConsoleFixture.FallbackModel, timeline, StringComparison.Ordinal);
         await Expect(Page.Locator("#lookup-error")).ToBeHiddenAsync();
         await ScrollToSectionOfAsync("#timeline");
         await Screenshots.TakeAsync(Page, "console-request.png");

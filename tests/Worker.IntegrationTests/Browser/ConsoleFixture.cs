@@ -34,6 +34,15 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public string Run { get; } = Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>The chain the replay test parks on (gemini, then openai, no retries).</summary>
+    /// <summary>The first step's model of every chain here: a Gemini model name no other test calls.</summary>
+    public const string PrimaryModel = "console-flash";
+
+    /// <summary>The fallback step's model: an OpenAI model name no other test calls.</summary>
+    public const string FallbackModel = "console-mini";
+
+    /// <summary>The chain of the fixture's first traffic (three answers, one fallback).</summary>
+    public string TrafficChain => $"console-traffic-{Run}";
+
     public string ReplayChain => $"console-replay-{Run}";
 
     /// <summary>The chain the lookup test parks on.</summary>
@@ -71,9 +80,17 @@ public sealed class ConsoleFixture : IAsyncLifetime
         settings["Retention:Days"] = "0";
         settings["DeadLetters:ReplayPerSecond"] = "200";
         settings["DeadLetters:OperationPollInterval"] = "00:00:00.500";
-        foreach (var chain in new[] { ReplayChain, LookupChain })
+        // Models of their own, priced: the live figures that rank routed requests are per model and read from the shared
+        // audit trail, so failures injected here must not make a later test's gemini-2.5-flash look critical.
+        foreach (var model in new[] { PrimaryModel, FallbackModel })
         {
-            (string Provider, string Model)[] steps = [("gemini", "gemini-2.5-flash"), ("openai", "gpt-4o-mini")];
+            settings[$"Pricing:{model}:InputPerMillion"] = "0.30";
+            settings[$"Pricing:{model}:OutputPerMillion"] = "2.50";
+        }
+
+        foreach (var chain in new[] { TrafficChain, ReplayChain, LookupChain })
+        {
+            (string Provider, string Model)[] steps = [("gemini", PrimaryModel), ("openai", FallbackModel)];
             for (var i = 0; i < steps.Length; i++)
             {
                 settings[$"Chains:{chain}:{i}:Provider"] = steps[i].Provider;
@@ -101,9 +118,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
     private async Task SendTrafficAsync()
     {
         for (var i = 0; i < 3; i++)
-            await Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest($"console traffic {i}"));
+            await Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest($"console traffic {i}", TrafficChain));
         Sim.SetProfile("gemini", FaultProfile.AlwaysFail("503"));
-        var fellBack = await Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest("console fallback"));
+        var fellBack = await Producer.RequestAsync<CompletionSucceeded>(TestProducer.NewRequest("console fallback", TrafficChain));
         Assert.True(fellBack.FallbackUsed);
         Sim.Clear();
     }
