@@ -36,8 +36,6 @@ internal static class AnthropicRequests
     // The response format "json" asks for any JSON; a tool's input must be an object, so the answer is an object.
     private static readonly JsonElement AnyObject = JsonElement.Parse("""{"type":"object"}""");
 
-    private static readonly JsonElement EmptyArguments = JsonElement.Parse("{}");
-
     /// <summary>Why the request cannot be put to the Messages API, or null when it can.</summary>
     public static string? CannotServe(ProviderRequest request)
     {
@@ -101,7 +99,7 @@ internal static class AnthropicRequests
                             Type = "tool_use",
                             Id = ToolId(call.Id),
                             Name = call.Name,
-                            Input = call.Arguments.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? EmptyArguments : call.Arguments,
+                            Input = call.Arguments.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? ToolCallParts.EmptyArguments : call.Arguments,
                         });
                     }
                 }

@@ -33,8 +33,6 @@ internal sealed class GeminiProvider : ICompletionProvider
 
     private static readonly MediaTypeHeaderValue Json = new("application/json") { CharSet = "utf-8" };
 
-    private static readonly JsonElement EmptyArguments = JsonDocument.Parse("{}").RootElement.Clone();
-
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
     private readonly string _apiKey;
@@ -225,9 +223,9 @@ internal sealed class GeminiProvider : ICompletionProvider
     /// answers; arguments default to an empty object for a call without any.
     /// </summary>
     private static ToolCall ToToolCall(FunctionCall call) => new(
-        call.Id is { Length: > 0 } id ? id : "call_" + RandomNumberGenerator.GetHexString(24, lowercase: true),
+        call.Id is { Length: > 0 } id ? id : ToolCallParts.NewId(),
         call.Name!,
-        call.Args is { ValueKind: JsonValueKind.Object } args ? args.Clone() : EmptyArguments);
+        call.Args is { ValueKind: JsonValueKind.Object } args ? args.Clone() : ToolCallParts.EmptyArguments);
 
     /// <summary>Gemini's finish reason as one of <see cref="FinishReasons"/>; null for reasons with no equivalent (OTHER).</summary>
     private static string? Normalised(string? finishReason, bool calledTools) => finishReason?.ToUpperInvariant() switch

@@ -37,7 +37,7 @@ internal static class ChatAnswerReading
                 return null;
             }
 
-            calls.Add(new ToolCall(string.IsNullOrEmpty(call.Id) ? NewId() : call.Id, name, arguments));
+            calls.Add(new ToolCall(string.IsNullOrEmpty(call.Id) ? ToolCallParts.NewId() : call.Id, name, arguments));
         }
 
         return calls;
@@ -68,12 +68,12 @@ internal static class ChatAnswerReading
         switch (arguments.ValueKind)
         {
             case JsonValueKind.Undefined or JsonValueKind.Null:
-                return EmptyObject();
+                return ToolCallParts.EmptyArguments;
             case JsonValueKind.String:
                 var text = arguments.GetString()!;
                 if (string.IsNullOrWhiteSpace(text))
                 {
-                    return EmptyObject();
+                    return ToolCallParts.EmptyArguments;
                 }
 
                 try
@@ -90,13 +90,4 @@ internal static class ChatAnswerReading
                 return arguments.Clone();
         }
     }
-
-    private static JsonElement EmptyObject()
-    {
-        using var document = JsonDocument.Parse("{}");
-        return document.RootElement.Clone();
-    }
-
-    /// <summary>An id in OpenAI's shape, for servers that send none: a tool message must be able to answer the call.</summary>
-    private static string NewId() => "call_" + RandomNumberGenerator.GetHexString(24, lowercase: true);
 }
