@@ -45,8 +45,21 @@ public static class AuditDatabase
     {
         var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
         await using var admin = NpgsqlDataSource.Create(TestEnvironment.Postgres);
-        await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        await drop.ExecuteNonQueryAsync();
+        // FORCE ends this role's connections, but not an autovacuum worker's (a superuser's): on a freshly installed
+        // PostgreSQL one often analyses the new tables just then, and the drop is refused (42501) until it is done.
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                await drop.ExecuteNonQueryAsync();
+                return true;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), $"the scratch database {name} to be dropped (autovacuum done with it)");
     }
 
     /// <summary>
